@@ -1,0 +1,26 @@
+# Warnings and sanitizers, applied to every chainfs target through chainfs_options.
+add_library(chainfs_options INTERFACE)
+target_compile_options(chainfs_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+  -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2
+  $<$<BOOL:${CHAINFS_WERROR}>:-Werror>)
+target_compile_definitions(chainfs_options INTERFACE _FILE_OFFSET_BITS=64)
+target_include_directories(chainfs_options INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+if(CHAINFS_SANITIZE STREQUAL "address")
+  target_compile_options(chainfs_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(chainfs_options INTERFACE -fsanitize=address,undefined)
+elseif(CHAINFS_SANITIZE STREQUAL "thread")
+  target_compile_options(chainfs_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(chainfs_options INTERFACE -fsanitize=thread)
+elseif(NOT CHAINFS_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "CHAINFS_SANITIZE must be '', 'address' or 'thread'")
+endif()
+
+# chainfs_test(NAME SOURCES... LIBS ...): one doctest executable, its cases registered with CTest.
+function(chainfs_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/test/lib/doctest_main.cc)
+  target_link_libraries(${name} PRIVATE chainfs_options doctest::doctest ${T_LIBS})
+  set(labels unit ${T_LABELS})
+  doctest_discover_tests(${name} PROPERTIES LABELS "${labels}" TIMEOUT 600)
+endfunction()

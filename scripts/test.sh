@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Every test of chainfs on a fresh Debian 12 machine, as root: installs dependencies,
+# builds, runs the unit and integration tests (ctest), the unit tests again under
+# ASan+UBSan and the threaded ones under TSan, and the regression suite's quick group on
+# a real mount. Ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (tests mount filesystems and attach loop devices)" >&2; exit 1; }
+./scripts/deps.sh || exit 1
+
+passed=0 failed=0
+logdir=${TEST_LOG_DIR:-build/test-logs}
+mkdir -p "$logdir"
+
+# count_ctest LOG: adds ctest's "N tests failed out of M" to the totals.
+count_ctest() {
+  local line total bad
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  bad=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + total - bad)); failed=$((failed + bad))
+}
+
+stage() { echo; echo "=== $*"; }
+
+stage "build (RelWithDebInfo, -Werror) and install"
+if ! ./scripts/build.sh; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
+
+stage "unit and integration tests"
+ctest --test-dir build --output-on-failure -j 2 --timeout 900 2>&1 | tee "$logdir/ctest.log"
+count_ctest "$logdir/ctest.log"
+
+stage "unit tests under ASan+UBSan"
+if BUILD_DIR=build-asan NO_INSTALL=1 ./scripts/build.sh -DCHAINFS_SANITIZE=address; then
+  ctest --test-dir build-asan -L unit --output-on-failure -j 2 --timeout 900 2>&1 | tee "$logdir/asan.log"
+  count_ctest "$logdir/asan.log"
+else
+  failed=$((failed + 1))
+fi
+
+stage "threaded unit tests under TSan"
+if BUILD_DIR=build-tsan NO_INSTALL=1 ./scripts/build.sh -DCHAINFS_SANITIZE=thread; then
+  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L tsan --output-on-failure --timeout 900 2>&1 \
+    | tee "$logdir/tsan.log"
+  if grep -q 'No tests were found' "$logdir/tsan.log"; then :; else count_ctest "$logdir/tsan.log"; fi
+else
+  failed=$((failed + 1))
+fi
+
+if [ -x test/regress/check ]; then
+  stage "regression suite, quick group, on chainfs"
+  (cd test/regress && FSTYP=chainfs ./check -g quick) 2>&1 | tee "$logdir/regress.log"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/regress.log" | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(cut -d' ' -f1 <<<"$line")))
+    failed=$((failed + $(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")))
+  else
+    failed=$((failed + 1))
+  fi
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
