@@ -1,0 +1,290 @@
+#include "fs/fuse/cmdline.h"
+
+#include <fmt/core.h>
+#include <fuse_lowlevel.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+namespace chainfs::fuse {
+
+void ConnOptsDeleter::operator()(fuse_conn_info_opts* p) const { std::free(p); }
+
+namespace {
+
+enum Key {
+  kHelp,
+  kVersion,
+  kForeground,
+  kSingle,
+  kDebug,
+  kCloneFd,
+  kMaxThreads,
+  kMaxIdle,
+  kMaxRead,
+  kFsname,
+  kSubtype,
+  kAllowOther,
+  kFlag,      // generic mount flag: kept for the kernel, remembered for remount
+  kKeep,      // libfuse's own option: kept as is
+  kRemount,
+  kIgnore,    // what mount.fuse3/mount(8) pass and the kernel sets by itself
+  kNonempty,
+  kChainfs,   // key=value of chainfs's Options
+};
+
+// Options libfuse 3.14 handles: lib/helper.c, lib/mount.c, lib/fuse_lowlevel.c (incl.
+// fuse_parse_conn_info_opts). Anything not listed here or in chainfs's keys is unknown.
+const struct fuse_opt kTable[] = {
+    FUSE_OPT_KEY("-h", kHelp),
+    FUSE_OPT_KEY("--help", kHelp),
+    FUSE_OPT_KEY("-V", kVersion),
+    FUSE_OPT_KEY("--version", kVersion),
+    FUSE_OPT_KEY("-f", kForeground),
+    FUSE_OPT_KEY("-s", kSingle),
+    FUSE_OPT_KEY("-d", kDebug),
+    FUSE_OPT_KEY("--debug", kDebug),
+    FUSE_OPT_KEY("debug", kDebug),
+    FUSE_OPT_KEY("clone_fd", kCloneFd),
+    FUSE_OPT_KEY("max_threads=", kMaxThreads),
+    FUSE_OPT_KEY("max_idle_threads=", kMaxIdle),
+    FUSE_OPT_KEY("max_read=", kMaxRead),
+    FUSE_OPT_KEY("fsname=", kFsname),
+    FUSE_OPT_KEY("subtype=", kSubtype),
+    FUSE_OPT_KEY("allow_other", kAllowOther),
+    FUSE_OPT_KEY("ro", kFlag),
+    FUSE_OPT_KEY("rw", kFlag),
+    FUSE_OPT_KEY("suid", kFlag),
+    FUSE_OPT_KEY("nosuid", kFlag),
+    FUSE_OPT_KEY("dev", kFlag),
+    FUSE_OPT_KEY("nodev", kFlag),
+    FUSE_OPT_KEY("exec", kFlag),
+    FUSE_OPT_KEY("noexec", kFlag),
+    FUSE_OPT_KEY("async", kFlag),
+    FUSE_OPT_KEY("sync", kFlag),
+    FUSE_OPT_KEY("dirsync", kFlag),
+    FUSE_OPT_KEY("atime", kFlag),
+    FUSE_OPT_KEY("noatime", kFlag),
+    FUSE_OPT_KEY("diratime", kFlag),
+    FUSE_OPT_KEY("nodiratime", kFlag),
+    FUSE_OPT_KEY("lazytime", kFlag),
+    FUSE_OPT_KEY("nolazytime", kFlag),
+    FUSE_OPT_KEY("relatime", kFlag),
+    FUSE_OPT_KEY("norelatime", kFlag),
+    FUSE_OPT_KEY("strictatime", kFlag),
+    FUSE_OPT_KEY("nostrictatime", kFlag),
+    FUSE_OPT_KEY("default_permissions", kKeep),
+    FUSE_OPT_KEY("allow_root", kKeep),
+    FUSE_OPT_KEY("auto_unmount", kKeep),
+    FUSE_OPT_KEY("blkdev", kKeep),
+    FUSE_OPT_KEY("blksize=", kKeep),
+    FUSE_OPT_KEY("context=", kKeep),
+    FUSE_OPT_KEY("fscontext=", kKeep),
+    FUSE_OPT_KEY("defcontext=", kKeep),
+    FUSE_OPT_KEY("rootcontext=", kKeep),
+    FUSE_OPT_KEY("max_write=", kKeep),
+    FUSE_OPT_KEY("max_readahead=", kKeep),
+    FUSE_OPT_KEY("max_background=", kKeep),
+    FUSE_OPT_KEY("congestion_threshold=", kKeep),
+    FUSE_OPT_KEY("sync_read", kKeep),
+    FUSE_OPT_KEY("async_read", kKeep),
+    FUSE_OPT_KEY("atomic_o_trunc", kKeep),
+    FUSE_OPT_KEY("no_remote_lock", kKeep),
+    FUSE_OPT_KEY("no_remote_flock", kKeep),
+    FUSE_OPT_KEY("no_remote_posix_lock", kKeep),
+    FUSE_OPT_KEY("splice_write", kKeep),
+    FUSE_OPT_KEY("no_splice_write", kKeep),
+    FUSE_OPT_KEY("splice_move", kKeep),
+    FUSE_OPT_KEY("no_splice_move", kKeep),
+    FUSE_OPT_KEY("splice_read", kKeep),
+    FUSE_OPT_KEY("no_splice_read", kKeep),
+    FUSE_OPT_KEY("auto_inval_data", kKeep),
+    FUSE_OPT_KEY("no_auto_inval_data", kKeep),
+    FUSE_OPT_KEY("readdirplus=", kKeep),
+    FUSE_OPT_KEY("async_dio", kKeep),
+    FUSE_OPT_KEY("no_async_dio", kKeep),
+    FUSE_OPT_KEY("writeback_cache", kKeep),
+    FUSE_OPT_KEY("no_writeback_cache", kKeep),
+    FUSE_OPT_KEY("time_gran=", kKeep),
+    FUSE_OPT_KEY("remount", kRemount),
+    FUSE_OPT_KEY("user_id=", kIgnore),
+    FUSE_OPT_KEY("group_id=", kIgnore),
+    FUSE_OPT_KEY("rootmode=", kIgnore),
+    FUSE_OPT_KEY("defaults", kIgnore),
+    FUSE_OPT_KEY("nonempty", kNonempty),
+    FUSE_OPT_KEY("write_strategy=", kChainfs),
+    FUSE_OPT_KEY("completion=", kChainfs),
+    FUSE_OPT_KEY("cache=", kChainfs),
+    FUSE_OPT_KEY("page_alloc=", kChainfs),
+    FUSE_OPT_KEY("read_strategy=", kChainfs),
+    FUSE_OPT_KEY("cache_size=", kChainfs),
+    FUSE_OPT_KEY("stats=", kChainfs),
+    FUSE_OPT_KEY("flush_interval=", kChainfs),
+    FUSE_OPT_END,
+};
+
+struct ParseState {
+  CommandLine* cl;
+  std::string error;
+  int nonopts = 0;
+};
+
+std::string_view value_of(std::string_view arg) {
+  auto eq = arg.find('=');
+  return eq == std::string_view::npos ? std::string_view() : arg.substr(eq + 1);
+}
+
+bool parse_uint(std::string_view text, unsigned* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+// Returns -1 (stop, error set), 0 (consumed) or 1 (keep for libfuse).
+int handle(ParseState* st, const char* arg_c, int key) {
+  CommandLine& cl = *st->cl;
+  std::string_view arg(arg_c);
+  switch (key) {
+    case FUSE_OPT_KEY_NONOPT:
+      if (st->nonopts == 0) cl.device = arg;
+      else if (st->nonopts == 1) cl.mountpoint = arg;
+      else {
+        st->error = fmt::format("unexpected argument '{}' (usage: {} DEV MOUNTPOINT [-o opts])", arg, cl.program);
+        return -1;
+      }
+      ++st->nonopts;
+      return 0;
+    case FUSE_OPT_KEY_OPT:
+      st->error = arg.starts_with("-") ? fmt::format("unknown option '{}' (see {} --help)", arg, cl.program)
+                                       : fmt::format("unknown mount option '-o {}' (see {} --help)", arg, cl.program);
+      return -1;
+    case kHelp: cl.help = true; return 0;
+    case kVersion: cl.version = true; return 0;
+    case kForeground: cl.foreground = true; return 0;
+    case kSingle: cl.single_thread = true; return 0;
+    case kDebug: cl.debug = true; cl.foreground = true; return 1;  // libfuse traces requests
+    case kCloneFd: cl.clone_fd = true; return 0;
+    case kMaxThreads:
+      if (!parse_uint(value_of(arg), &cl.max_threads) || cl.max_threads == 0 || cl.max_threads > 1000) {
+        st->error = fmt::format("bad value in -o {}: expected 1 to 1000 threads", arg);
+        return -1;
+      }
+      return 0;
+    case kMaxIdle:
+      return 0;  // idle threads stay at -1 (never destroyed): thread churn costs more (ECOSYSTEM b8)
+    case kMaxRead:
+      if (!parse_uint(value_of(arg), &cl.max_read)) {
+        st->error = fmt::format("bad value in -o {}: expected a byte count", arg);
+        return -1;
+      }
+      return 1;
+    case kFsname:
+      cl.fsname = value_of(arg);
+      return 1;
+    case kSubtype:
+      cl.subtype = value_of(arg);
+      return 1;
+    case kAllowOther: cl.allow_other = true; return 1;
+    case kFlag:
+      cl.flag_opts.emplace_back(arg);
+      if (arg == "ro") cl.mount.read_only = true;
+      else if (arg == "rw") cl.mount.read_only = false;
+      else if (arg == "noatime") cl.mount.atime = fs::AtimeMode::kNoatime;
+      else if (arg == "relatime") cl.mount.atime = fs::AtimeMode::kRelatime;
+      else if (arg == "strictatime") cl.mount.atime = fs::AtimeMode::kStrictatime;
+      return 1;
+    case kKeep: return 1;
+    case kRemount: cl.remount = true; return 0;
+    case kIgnore: return 0;
+    case kNonempty: cl.nonempty = true; return 0;
+    case kChainfs: {
+      auto eq = arg.find('=');
+      int r = set_option(&cl.options, arg.substr(0, eq), arg.substr(eq + 1), &st->error);
+      return r == 0 ? 0 : -1;
+    }
+  }
+  return 1;
+}
+
+int proc(void* data, const char* arg, int key, struct fuse_args* /*outargs*/) {
+  auto* st = static_cast<ParseState*>(data);
+  try {
+    return handle(st, arg, key);
+  } catch (const std::exception&) {  // std::bad_alloc from a string: no exception crosses C code
+    st->error = "out of memory while parsing options";
+    return -1;
+  }
+}
+
+}  // namespace
+
+std::string usage_line(const std::string& program) {
+  return fmt::format("usage: {} DEV MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n", program);
+}
+
+int parse_command_line(int argc, char** argv, CommandLine* out, std::string* error) {
+  CommandLine& cl = *out;
+  if (argc > 0 && argv[0] && *argv[0]) {
+    std::string_view a0(argv[0]);
+    auto slash = a0.rfind('/');
+    cl.program = std::string(slash == std::string_view::npos ? a0 : a0.substr(slash + 1));
+  }
+  // fuse_opt_parse writes its result into a fresh vector; argv itself is not modified.
+  struct fuse_args in = FUSE_ARGS_INIT(argc, argv);
+  ParseState st{&cl, {}, 0};
+  FuseArgs parsed;
+  if (fuse_opt_parse(&in, &st, kTable, proc) != 0) {
+    fuse_opt_free_args(&in);
+    *error = st.error.empty() ? "cannot parse the command line" : st.error;
+    return -EINVAL;
+  }
+  // fuse_opt_parse replaced in's vector with an allocated one; hand it to the RAII owner.
+  *parsed.get() = in;
+  cl.mount.flush_interval_s = cl.options.flush_interval_s;
+  if (cl.help || cl.version) {
+    cl.session_args = std::move(parsed);
+    return 0;
+  }
+  if (cl.device.empty()) {
+    *error = fmt::format("missing device (usage: {} DEV MOUNTPOINT [-o opts])", cl.program);
+    return -EINVAL;
+  }
+  if (cl.mountpoint.empty()) {
+    *error = fmt::format("missing mountpoint (usage: {} DEV MOUNTPOINT [-o opts])", cl.program);
+    return -EINVAL;
+  }
+  if (cl.remount) {
+    cl.session_args = std::move(parsed);
+    return 0;
+  }
+  // Conventions (ECOSYSTEM a4): fsname=DEV so df/findmnt/umount DEV work; subtype=chainfs
+  // unless the user chose fsname= alone, which real fstests needs (type plain "fuse").
+  bool user_fsname = !cl.fsname.empty();
+  bool user_subtype = !cl.subtype.empty();
+  char* opts = nullptr;
+  bool ok = true;
+  if (!user_fsname) ok = fuse_opt_add_opt_escaped(&opts, ("fsname=" + cl.device).c_str()) == 0;
+  if (ok && !user_fsname && !user_subtype) ok = fuse_opt_add_opt(&opts, "subtype=chainfs") == 0;
+  if (ok) ok = fuse_opt_add_opt(&opts, "default_permissions") == 0;
+  if (ok) ok = parsed.add("-o" + std::string(opts)) == 0;
+  std::free(opts);
+  if (!ok) {
+    *error = "out of memory while parsing options";
+    return -ENOMEM;
+  }
+  if (!user_fsname) {
+    cl.fsname = cl.device;
+    if (!user_subtype) cl.subtype = "chainfs";
+  }
+  // Consumes the connection options (max_write=, writeback_cache, ...); init() applies them.
+  cl.conn_opts.reset(fuse_parse_conn_info_opts(parsed.get()));
+  if (!cl.conn_opts) {
+    *error = "bad connection option (see --help)";
+    return -EINVAL;
+  }
+  cl.session_args = std::move(parsed);
+  return 0;
+}
+
+}  // namespace chainfs::fuse

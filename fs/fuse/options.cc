@@ -1,0 +1,135 @@
+#include "fs/fuse/options.h"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <charconv>
+#include <limits>
+
+namespace chainfs::fuse {
+
+namespace {
+
+template <class E>
+struct Choice {
+  const char* name;
+  E value;
+};
+
+// Looks value up in choices; on a miss writes "key=value: expected a|b|c".
+template <class E, size_t N>
+int pick(const Choice<E> (&choices)[N], std::string_view key, std::string_view value, E* out,
+         std::string* error) {
+  std::string names;
+  for (const auto& c : choices) {
+    if (value == c.name) {
+      *out = c.value;
+      return 0;
+    }
+    if (!names.empty()) names += '|';
+    names += c.name;
+  }
+  *error = fmt::format("bad value in -o {}={}: expected {}", key, value, names);
+  return -EINVAL;
+}
+
+constexpr Choice<WriteStrategy> kWrite[] = {
+    {"sync", WriteStrategy::kSync}, {"page", WriteStrategy::kPage}, {"chain", WriteStrategy::kChain}};
+constexpr Choice<Completion> kCompletion[] = {
+    {"inline", Completion::kInline}, {"thread", Completion::kThread}, {"waiter", Completion::kWaiter}};
+constexpr Choice<CacheMode> kCache[] = {{"direct", CacheMode::kDirect}, {"kernel", CacheMode::kKernel}};
+constexpr Choice<PageAlloc> kPageAlloc[] = {
+    {"malloc", PageAlloc::kMalloc}, {"percpu", PageAlloc::kPercpu}, {"gang", PageAlloc::kGang}};
+constexpr Choice<ReadStrategy> kRead[] = {{"page", ReadStrategy::kPage}, {"gang", ReadStrategy::kGang}};
+
+template <class E, size_t N>
+const char* name_of(const Choice<E> (&choices)[N], E v) {
+  for (const auto& c : choices)
+    if (c.value == v) return c.name;
+  return "?";
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end == text.data()) return std::nullopt;
+  std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+  if (unit.ends_with("iB")) unit.remove_suffix(2);
+  else if (unit.size() > 1 && unit.ends_with("B")) unit.remove_suffix(1);
+  unsigned shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "k") shift = 10;
+  else if (unit == "M" || unit == "m") shift = 20;
+  else if (unit == "G" || unit == "g") shift = 30;
+  else if (unit == "T" || unit == "t") shift = 40;
+  else return std::nullopt;
+  if (shift && n > (std::numeric_limits<uint64_t>::max() >> shift)) return std::nullopt;
+  return n << shift;
+}
+
+int set_option(Options* opts, std::string_view key, std::string_view value, std::string* error) {
+  if (key == "write_strategy") return pick(kWrite, key, value, &opts->write_strategy, error);
+  if (key == "completion") return pick(kCompletion, key, value, &opts->completion, error);
+  if (key == "cache") return pick(kCache, key, value, &opts->cache, error);
+  if (key == "page_alloc") return pick(kPageAlloc, key, value, &opts->page_alloc, error);
+  if (key == "read_strategy") return pick(kRead, key, value, &opts->read_strategy, error);
+  if (key == "cache_size") {
+    auto v = parse_size(value);
+    if (!v || *v == 0) {
+      *error = fmt::format("bad value in -o cache_size={}: expected a size such as 256M or 2G", value);
+      return -EINVAL;
+    }
+    opts->cache_size = *v;
+    return 0;
+  }
+  if (key == "stats") {
+    if (value.empty()) {
+      *error = "bad value in -o stats=: expected a file path";
+      return -EINVAL;
+    }
+    opts->stats_path = std::string(value);
+    return 0;
+  }
+  if (key == "flush_interval") {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || end != value.data() + value.size() || v == 0 || v > 3600) {
+      *error = fmt::format("bad value in -o flush_interval={}: expected seconds, 1 to 3600", value);
+      return -EINVAL;
+    }
+    opts->flush_interval_s = v;
+    return 0;
+  }
+  return -ENOENT;
+}
+
+const char* to_string(WriteStrategy v) { return name_of(kWrite, v); }
+const char* to_string(Completion v) { return name_of(kCompletion, v); }
+const char* to_string(CacheMode v) { return name_of(kCache, v); }
+const char* to_string(PageAlloc v) { return name_of(kPageAlloc, v); }
+const char* to_string(ReadStrategy v) { return name_of(kRead, v); }
+
+const char* options_help() {
+  return "chainfs options:\n"
+         "    -o ro / -o rw           mount read-only / read-write (default rw)\n"
+         "    -o noatime|relatime|strictatime   access time updates (default relatime)\n"
+         "    -o allow_other          let other users access the mount\n"
+         "    -o fsname=NAME          mount source shown by df/findmnt (default: DEV);\n"
+         "                            given without subtype=, the type is plain 'fuse'\n"
+         "    -o subtype=TYPE         type fuse.TYPE (default chainfs)\n"
+         "    -o nonempty             allow a mountpoint that is not empty\n"
+         "    -o remount,ro|rw        switch a running mount (what mount -o remount sends)\n"
+         "    -o write_strategy=sync|page|chain   device write path (default chain)\n"
+         "    -o completion=inline|thread|waiter  where I/O completion work runs (default thread)\n"
+         "    -o cache=direct|kernel  bypass the kernel page cache, or use it with writeback\n"
+         "                            caching (default kernel; direct refuses shared mmap)\n"
+         "    -o page_alloc=malloc|percpu|gang    page buffer allocator (default gang)\n"
+         "    -o read_strategy=page|gang          per-page or gang reads (default gang)\n"
+         "    -o cache_size=SIZE      page cache size, e.g. 512M (default: engine's choice)\n"
+         "    -o stats=PATH           write statistics as JSON to PATH\n"
+         "    -o flush_interval=SECS  write dirty data at least this often (default 5)\n";
+}
+
+}  // namespace chainfs::fuse

@@ -1,0 +1,46 @@
+#pragma once
+// Options: chainfs's own mount options (-o key=value), parsed and validated at start-up
+// and handed to the engine. Every strategy is a runtime switch (DESIGN.md, "Strategies");
+// all values are correct, they differ only in speed, CPU and memory.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chainfs::fuse {
+
+enum class WriteStrategy { kSync, kPage, kChain };
+enum class Completion { kInline, kThread, kWaiter };
+enum class CacheMode { kDirect, kKernel };
+enum class PageAlloc { kMalloc, kPercpu, kGang };
+enum class ReadStrategy { kPage, kGang };
+
+struct Options {
+  WriteStrategy write_strategy = WriteStrategy::kChain;
+  Completion completion = Completion::kThread;
+  CacheMode cache = CacheMode::kKernel;
+  PageAlloc page_alloc = PageAlloc::kGang;
+  ReadStrategy read_strategy = ReadStrategy::kGang;
+  uint64_t cache_size = 0;        // bytes of page cache; 0 = the engine's default
+  std::string stats_path;         // empty = no statistics file
+  unsigned flush_interval_s = 5;  // dirty data and metadata reach the device at least this often
+};
+
+// Sets one option from "key" and "value" (the text after '='). Returns 0, or -EINVAL with
+// *error set to one line naming the key and the accepted values. Unknown keys give -ENOENT
+// (the caller decides whether somebody else knows the key).
+int set_option(Options* opts, std::string_view key, std::string_view value, std::string* error);
+
+// "4096", "64K", "512M", "2G", "1T" (binary multiples, optional trailing "B"/"iB").
+std::optional<uint64_t> parse_size(std::string_view text);
+
+const char* to_string(WriteStrategy v);
+const char* to_string(Completion v);
+const char* to_string(CacheMode v);
+const char* to_string(PageAlloc v);
+const char* to_string(ReadStrategy v);
+
+// The chainfs part of --help: one line per option with its values and default.
+const char* options_help();
+
+}  // namespace chainfs::fuse
