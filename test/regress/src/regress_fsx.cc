@@ -88,6 +88,12 @@ class Fsx {
 
  private:
   uint64_t rnd(uint64_t n) { return n ? rng_() % n : 0; }
+  void fill(char* p, uint64_t len) {
+    for (uint64_t i = 0; i < len; i += 8) {
+      uint64_t v = rng_();
+      std::memcpy(p + i, &v, std::min<uint64_t>(8, len - i));
+    }
+  }
   bool use_direct() { return o_.direct || (o_.mixed && rng_() % 2); }
 
   bool open_file(bool create) {
@@ -179,7 +185,7 @@ class Fsx {
         direct = use_direct();
         range(o_.maxlen, off, len, direct);
         record(op, off, len, direct, false);
-        for (uint64_t i = 0; i < len; ++i) buf_.get()[i] = static_cast<char>(rng_());
+        fill(buf_.get(), len);
         if (!pwrite_all(direct ? dfd_ : fd_, buf_.get(), len, off)) return sys_error("pwrite");
         std::memcpy(good_.data() + off, buf_.get(), len);
         touched(off, len);
@@ -203,7 +209,7 @@ class Fsx {
         uint64_t abs = o_.base + off, pg = abs & ~(kBlock - 1), mlen = abs - pg + len;
         void* p = mmap(nullptr, mlen, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(pg));
         if (p == MAP_FAILED) return sys_error("mmap");
-        for (uint64_t i = 0; i < len; ++i) good_[off + i] = static_cast<char>(rng_());
+        fill(good_.data() + off, len);
         std::memcpy(static_cast<char*>(p) + (abs - pg), good_.data() + off, len);
         touched(off, len);
         bool ok = rng_() % 2 == 0 || msync(p, mlen, MS_SYNC) == 0;

@@ -11,6 +11,7 @@
 //   regress_op seek PATH data|hole OFFSET      (prints the resulting offset)
 //   regress_op pattern PATH SIZE SEED          (deterministic pseudo-random contents)
 //   regress_op mmap-probe PATH                 (can a shared writable mapping be made?)
+//   regress_op mmap-private PATH               (private mapping: sees the file, never writes it)
 //   regress_op openunlink PATH                 (an unlinked open file stays usable)
 //   regress_op dio PATH                        (O_DIRECT with aligned and misaligned buffers)
 //   regress_op createmany DIR PREFIX N | unlinkmany DIR PREFIX N | countdir DIR
@@ -152,6 +153,28 @@ int cmd_mmap_probe(const char* path) {
   int rc = msync(p, 4096, MS_SYNC);
   munmap(p, 4096);
   return report(rc);
+}
+
+// A private writable mapping sees the file, and its stores never reach the file.
+int cmd_mmap_private(const char* path) {
+  Fd fd(open(path, O_RDWR));
+  if (fd.fd < 0) return report(-1);
+  struct stat st {};
+  if (fstat(fd.fd, &st) < 0 || st.st_size < 4096) die("fstat (the file needs 4 KiB)");
+  char before[4096], after[4096];
+  if (!read_all(fd.fd, before, sizeof before, 0)) die("read");
+  void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.fd, 0);
+  if (p == MAP_FAILED) return report(-1);
+  auto* m = static_cast<char*>(p);
+  std::printf("mapping shows the file: %s\n", std::memcmp(m, before, 4096) == 0 ? "yes" : "NO");
+  std::memset(m, 'z', 100);
+  msync(p, 4096, MS_SYNC);
+  std::printf("store visible in the mapping: %s\n", m[99] == 'z' ? "yes" : "NO");
+  munmap(p, 4096);
+  posix_fadvise(fd.fd, 0, 0, POSIX_FADV_DONTNEED);
+  if (!read_all(fd.fd, after, sizeof after, 0)) die("read");
+  std::printf("file unchanged: %s\n", std::memcmp(before, after, 4096) == 0 ? "yes" : "NO");
+  return 0;
 }
 
 int cmd_setxattr(const char* how, const char* path, const char* name, const char* value) {
@@ -421,6 +444,7 @@ int main(int argc, char** argv) {
   if (cmd == "seek") return need(3), cmd_seek(argv[2], argv[3], static_cast<off_t>(parse_u64(argv[4])));
   if (cmd == "pattern") return need(3), cmd_pattern(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
   if (cmd == "mmap-probe") return need(1), cmd_mmap_probe(argv[2]);
+  if (cmd == "mmap-private") return need(1), cmd_mmap_private(argv[2]);
   if (cmd == "openunlink") return need(1), cmd_openunlink(argv[2]);
   if (cmd == "dio") return need(1), cmd_dio(argv[2]);
   if (cmd == "createmany") return need(3), cmd_createmany(argv[2], argv[3], std::atol(argv[4]), true);
