@@ -269,10 +269,10 @@ size_t GangPool::take(Take how, std::span<void*> out) {
         ++counted_.waits;
       }
     }
-    // At the cap (or out of address space): give back what this thread parks, ask the page
-    // cache to free some, and wait for pages to come home.
-    flush_thread_cache();
+    // At the cap (or out of address space): ask the page cache to free some pages, give back
+    // what this thread parks (including what the hook just freed here), and wait for pages.
     bool ran = reclaim_.call(out.size() - got);
+    flush_thread_cache();
     std::unique_lock lock(mu_);
     if (ran) ++counted_.reclaim_calls;
     if (try_take_locked(how, out, &got)) return got;
@@ -311,22 +311,23 @@ bool GangPool::try_take_locked(Take how, std::span<void*> out, size_t* got) {
     case Take::kPages:
     case Take::kGang:
     case Take::kScatter: {
+      size_t k = want;
       if (want > room) {
-        // A request larger than the whole limit can never be served at once: gather it as
-        // pages come back (this is the only case where a waiter holds pages).
-        if (out.size() <= limit || room == 0) return false;
-        if (!depot_.take(room, out.data() + *got)) return false;
-        lent_ += room;
-        *got += room;
-        counted_.allocs += room;
-        return false;
+        if (out.size() <= limit) return false;  // wait until the whole request fits
+        // Larger than the whole limit, so it can never fit at once: gather pages as they come
+        // back (the only case where a waiter holds pages), and when no other user holds a page,
+        // nothing will come back: exceed the cap rather than wait forever.
+        size_t cached = 0;
+        for (const ThreadCache* c : caches_) cached += c->size();
+        bool alone = lent_ - *got <= cached;
+        if (!alone) k = room;
       }
-      if (!depot_.take(want, out.data() + *got)) return false;
-      bool gathered = *got > 0;
-      lent_ += want;
-      *got += want;
-      counted_.allocs += want;
-      if (gathered) std::sort(out.begin(), out.end(), std::less<void*>());
+      if (k == 0 || !depot_.take(k, out.data() + *got)) return false;
+      lent_ += k;
+      *got += k;
+      counted_.allocs += k;
+      if (*got < out.size()) return false;
+      if (want != out.size()) std::sort(out.begin(), out.end(), std::less<void*>());
       if (how == Take::kGang) {
         ++counted_.gang_allocs;
         counted_.gang_runs += count_runs(out);
