@@ -1,0 +1,106 @@
+#include "io/completion_thread.h"
+
+namespace chainfs::io {
+
+const char* to_string(CompletionMode m) {
+  switch (m) {
+    case CompletionMode::kInline: return "inline";
+    case CompletionMode::kThread: return "thread";
+    case CompletionMode::kWaiter: return "waiter";
+  }
+  return "?";
+}
+
+bool parse_completion_mode(std::string_view s, CompletionMode* out) {
+  if (s == "inline") *out = CompletionMode::kInline;
+  else if (s == "thread") *out = CompletionMode::kThread;
+  else if (s == "waiter") *out = CompletionMode::kWaiter;
+  else return false;
+  return true;
+}
+
+CompletionThread::CompletionThread(CompletionMode mode, RunFn run) : mode_(mode), run_(std::move(run)) {
+  if (mode_ == CompletionMode::kThread) worker_ = std::thread([this] { worker_loop(); });
+}
+
+CompletionThread::~CompletionThread() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  items_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  // Waiter mode (or items posted after the worker left): finish them here, nobody else will.
+  for (;;) {
+    Item it;
+    {
+      std::lock_guard lk(mu_);
+      if (q_.empty()) break;
+      it = q_.front();
+      q_.pop_front();
+    }
+    run_one(it);
+  }
+}
+
+void CompletionThread::run_one(const Item& it) {
+  run_(it.bio, it.status);
+  // Taking the lock orders the callback's effects before the waiters' next look at done().
+  std::lock_guard lk(mu_);
+  done_cv_.notify_all();
+}
+
+void CompletionThread::post(Bio* bio, int status) {
+  if (mode_ == CompletionMode::kInline) {
+    run_one({bio, status});
+    return;
+  }
+  {
+    std::lock_guard lk(mu_);
+    q_.push_back({bio, status});
+  }
+  if (mode_ == CompletionMode::kThread) items_cv_.notify_one();
+  else done_cv_.notify_all();
+}
+
+void CompletionThread::notify() {
+  std::lock_guard lk(mu_);
+  done_cv_.notify_all();
+}
+
+size_t CompletionThread::queued() const {
+  std::lock_guard lk(mu_);
+  return q_.size();
+}
+
+void CompletionThread::wait_until(const std::function<bool()>& done) {
+  std::unique_lock lk(mu_);
+  while (!done()) {
+    if (mode_ == CompletionMode::kWaiter && !q_.empty()) {
+      Item it = q_.front();
+      q_.pop_front();
+      lk.unlock();
+      run_(it.bio, it.status);
+      lk.lock();
+      done_cv_.notify_all();  // another waiter's done() may have become true
+      continue;
+    }
+    done_cv_.wait(lk);
+  }
+}
+
+void CompletionThread::worker_loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    items_cv_.wait(lk, [&] { return stop_ || !q_.empty(); });
+    if (q_.empty()) return;  // stop_ and drained
+    Item it = q_.front();
+    q_.pop_front();
+    lk.unlock();
+    run_(it.bio, it.status);
+    lk.lock();
+    done_cv_.notify_all();
+  }
+}
+
+}  // namespace chainfs::io

@@ -1,0 +1,67 @@
+#pragma once
+// Where completion work runs (DESIGN.md, "process-context completion"):
+//   inline  — in the reaper thread, right after the CQE is reaped (least latency; the
+//             callbacks then delay reaping);
+//   thread  — in one completion thread fed by a queue (default): the reaper only moves
+//             finished requests, the completion thread takes the filesystem locks;
+//   waiter  — in whichever thread waits on the device (wait_until), like a synchronous
+//             filesystem that completes its own I/O.
+// CompletionThread implements all three: post() is called by the reaper; wait_until() by
+// anyone waiting for I/O. Callbacks run without any lock of this class held.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string_view>
+#include <thread>
+
+namespace chainfs::io {
+
+class Bio;
+
+enum class CompletionMode { kInline, kThread, kWaiter };
+
+const char* to_string(CompletionMode m);
+// "inline", "thread", "waiter"; false for anything else.
+bool parse_completion_mode(std::string_view s, CompletionMode* out);
+
+class CompletionThread {
+ public:
+  // run(bio, status) finishes one request; it is the only thing called on posted items.
+  using RunFn = std::function<void(Bio* bio, int status)>;
+
+  CompletionThread(CompletionMode mode, RunFn run);
+  // Runs whatever is still queued (in the caller in waiter mode), then stops the thread.
+  ~CompletionThread();
+  CompletionThread(const CompletionThread&) = delete;
+  CompletionThread& operator=(const CompletionThread&) = delete;
+
+  CompletionMode mode() const { return mode_; }
+  void post(Bio* bio, int status);
+  // Blocks until done() (evaluated with mu_ held); runs queued items meanwhile in waiter mode.
+  void wait_until(const std::function<bool()>& done);
+  // Wakes waiters after a state change made outside a callback (e.g. a pool refill).
+  void notify();
+  // The completion thread's id (thread mode), else a default-constructed id.
+  std::thread::id thread_id() const { return worker_.get_id(); }
+  size_t queued() const;
+
+ private:
+  struct Item {
+    Bio* bio;
+    int status;
+  };
+  void worker_loop();
+  void run_one(const Item& it);
+
+  const CompletionMode mode_;
+  RunFn run_;
+  mutable std::mutex mu_;
+  std::condition_variable items_cv_;  // the completion thread waits for items
+  std::condition_variable done_cv_;   // waiters wait for progress (and items, in waiter mode)
+  std::deque<Item> q_;                // GUARDED_BY(mu_)
+  bool stop_ = false;                 // GUARDED_BY(mu_)
+  std::thread worker_;
+};
+
+}  // namespace chainfs::io

@@ -1,0 +1,271 @@
+#include "io/uring_device.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+namespace chainfs::io {
+
+namespace {
+
+uint64_t ns_since(std::chrono::steady_clock::time_point t) {
+  auto d = std::chrono::steady_clock::now() - t;
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
+// Advances the bio's iovecs past `n` transferred bytes (short transfer), in place.
+void advance_iov(Bio* b, uint64_t n) {
+  struct iovec* v = b->iov();
+  for (int i = 0; i < b->iovcnt() && n; ++i) {
+    uint64_t k = std::min<uint64_t>(n, v[i].iov_len);
+    v[i].iov_base = static_cast<char*>(v[i].iov_base) + k;
+    v[i].iov_len -= k;
+    n -= k;
+  }
+}
+
+}  // namespace
+
+UringDevice::UringDevice(DeviceFd fd, uint64_t size, QueueLimits limits, bool direct, const UringOptions& uopts)
+    : fd_(std::move(fd)), size_(size), limits_(limits), direct_(direct), uopts_(uopts) {}
+
+int UringDevice::open(const std::string& path, const OpenOptions& opts, const UringOptions& uopts,
+                      std::unique_ptr<UringDevice>* out) {
+  DeviceFd fd;
+  bool direct = false;
+  if (int r = open_device_fd(path, opts, &fd, &direct); r < 0) return r;
+  int64_t size = device_size(fd.get());
+  if (size < 0) return static_cast<int>(size);
+  QueueLimits limits = uopts.limits ? *uopts.limits : read_queue_limits(fd.get());
+  std::unique_ptr<UringDevice> dev(new UringDevice(std::move(fd), static_cast<uint64_t>(size), limits, direct, uopts));
+  if (int r = dev->start(); r < 0) return r;
+  *out = std::move(dev);
+  return 0;
+}
+
+int UringDevice::start() {
+  unsigned qd = uopts_.queue_depth ? uopts_.queue_depth : 1;
+  if (int r = ring_.init(qd); r < 0) return r;
+  capacity_ = ring_.sq_entries();
+  if (uopts_.register_file) {
+    // Old kernels lack file registration; plain fds still work, so this is not fatal.
+    if (ring_.register_file(fd_.get()) < 0) uopts_.register_file = false;
+  }
+  completions_ = std::make_unique<CompletionThread>(uopts_.completion, [](Bio* b, int status) { b->end(status); });
+  reaper_ = std::make_unique<Reaper>(ring_, [this](const Reaper::Cqe* c, unsigned n) { on_cqes(c, n); });
+  reaper_->start();
+  return 0;
+}
+
+UringDevice::~UringDevice() {
+  if (!reaper_) return;  // start() failed: no thread, nothing in flight
+  completions_->wait_until([this] { return in_flight_.load(std::memory_order_acquire) == 0; });
+  reaper_->request_stop();
+  {
+    std::unique_lock lk(sq_mu_);
+    struct io_uring_sqe* sqe = nullptr;
+    while (!(sqe = ring_.get_sqe())) ring_.submit();
+    io_uring_prep_nop(sqe);
+    sqe->user_data = Reaper::kWakeToken;
+    ring_.submit();
+  }
+  reaper_->join();
+  completions_.reset();  // runs callbacks still queued
+}
+
+int UringDevice::register_buffers(const struct iovec* regions, unsigned n) {
+  std::lock_guard lk(sq_mu_);
+  if (in_flight_.load() != 0) return -EBUSY;
+  int r = ring_.register_buffers(regions, n);
+  if (r == 0) fixed_.assign(regions, regions + n);
+  return r;
+}
+
+int UringDevice::fixed_index(const void* base, size_t len) const {
+  auto p = reinterpret_cast<uintptr_t>(base);
+  for (size_t i = 0; i < fixed_.size(); ++i) {
+    auto s = reinterpret_cast<uintptr_t>(fixed_[i].iov_base);
+    if (p >= s && p + len <= s + fixed_[i].iov_len) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void UringDevice::prep_locked(Bio* b) {
+  struct io_uring_sqe* sqe = nullptr;
+  while (!(sqe = ring_.get_sqe())) ring_.submit();  // SQ full of prepared entries: push them
+  int fd = uopts_.register_file ? 0 : fd_.get();
+  uint64_t off = b->offset() + b->done_bytes;
+  // Skip segments already transferred by a short completion.
+  struct iovec* v = b->iov();
+  int cnt = b->iovcnt();
+  while (cnt > 0 && v->iov_len == 0) {
+    ++v;
+    --cnt;
+  }
+  if (b->op() == BioOp::kFlush) {
+    io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+  } else if (cnt == 1) {
+    int idx = uopts_.fixed_buffers ? fixed_index(v->iov_base, v->iov_len) : -1;
+    auto len = static_cast<unsigned>(v->iov_len);
+    if (b->op() == BioOp::kWrite) {
+      if (idx >= 0) io_uring_prep_write_fixed(sqe, fd, v->iov_base, len, off, idx);
+      else io_uring_prep_write(sqe, fd, v->iov_base, len, off);
+    } else {
+      if (idx >= 0) io_uring_prep_read_fixed(sqe, fd, v->iov_base, len, off, idx);
+      else io_uring_prep_read(sqe, fd, v->iov_base, len, off);
+    }
+  } else if (b->op() == BioOp::kWrite) {
+    io_uring_prep_writev(sqe, fd, v, static_cast<unsigned>(cnt), off);
+  } else {
+    io_uring_prep_readv(sqe, fd, v, static_cast<unsigned>(cnt), off);
+  }
+  if (uopts_.register_file) sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data(sqe, b);
+}
+
+void UringDevice::submit_leaves(Bio* const* leaves, size_t n) {
+  std::unique_lock lk(sq_mu_);
+  size_t prepared = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (in_flight_.load(std::memory_order_relaxed) >= capacity_) {
+      if (prepared) ring_.submit();
+      prepared = 0;
+      slot_cv_.wait(lk, [&] { return in_flight_.load(std::memory_order_relaxed) < capacity_; });
+    }
+    Bio* b = leaves[i];
+    b->done_bytes = 0;
+    b->submitted_at = std::chrono::steady_clock::now();
+    prep_locked(b);
+    uint32_t now = in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    stats_.on_submit(b->op(), b->bytes(), static_cast<uint32_t>(b->iovcnt()), now);
+    ++prepared;
+  }
+  if (!prepared) return;
+  for (int tries = 0;; ++tries) {
+    int r = ring_.submit();
+    if (r >= 0) break;
+    // -EBUSY/-ENOMEM are transient (the kernel is short of memory or CQ room); anything else
+    // means a broken ring, which cannot be reported through submit(): say so and keep trying.
+    if (tries == 0 && r != -EBUSY && r != -ENOMEM) fmt::print(stderr, "chainfs: io_uring submit: {}\n", r);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void UringDevice::submit(Bio* const* bios, size_t n) {
+  // Over-limit bios become children views; the leaves go to the ring in one batch, then each
+  // parent drops its own reference so it finishes with its last child.
+  constexpr size_t kInline = 64;
+  Bio* small[kInline];
+  std::vector<Bio*> big;
+  std::vector<Bio*> parents;
+  size_t k = 0;
+  auto add = [&](Bio* b) {
+    if (k < kInline) small[k++] = b;
+    else {
+      if (big.empty()) big.assign(small, small + kInline);
+      big.push_back(b);
+      ++k;
+    }
+  };
+  for (size_t i = 0; i < n; ++i) {
+    Bio* b = bios[i];
+    size_t parts = (b->op() == BioOp::kFlush || b->is_view()) ? 0 : b->split(limits_, 0);
+    if (parts == 0) {
+      add(b);
+      continue;
+    }
+    stats_.on_split(SplitReason::kMaxSectors, b->split_count(SplitReason::kMaxSectors));
+    stats_.on_split(SplitReason::kMaxSegments, b->split_count(SplitReason::kMaxSegments));
+    stats_.on_split(SplitReason::kBoundary, b->split_count(SplitReason::kBoundary));
+    for (auto& c : b->children()) add(c.get());
+    parents.push_back(b);
+  }
+  submit_leaves(big.empty() ? small : big.data(), k);
+  for (Bio* p : parents) p->end(0);
+}
+
+void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
+  struct Done {
+    Bio* bio;
+    int status;
+  };
+  Done done[Reaper::kBatch];
+  unsigned nd = 0;
+  bool resubmit_any = false;
+  {
+    std::unique_lock lk(sq_mu_, std::defer_lock);
+    for (unsigned i = 0; i < n; ++i) {
+      auto* b = reinterpret_cast<Bio*>(cqes[i].user_data);
+      int res = cqes[i].res;
+      int status = 0;
+      if (b->op() == BioOp::kFlush) {
+        status = res < 0 ? res : 0;
+      } else if (res == -EAGAIN || (res > 0 && b->done_bytes + static_cast<uint64_t>(res) < b->bytes())) {
+        // Retry without giving up the slot: short transfers continue where they stopped.
+        if (res > 0) {
+          advance_iov(b, static_cast<uint64_t>(res));
+          b->done_bytes += static_cast<uint64_t>(res);
+        }
+        if (!lk.owns_lock()) lk.lock();
+        prep_locked(b);
+        stats_.on_resubmit();
+        resubmit_any = true;
+        continue;
+      } else if (res < 0) {
+        status = res;
+      } else if (res == 0) {
+        status = -EIO;  // nothing transferred: past the end of the device
+      }
+      done[nd++] = {b, status};
+    }
+    if (resubmit_any) ring_.submit();
+    if (nd) {
+      if (!lk.owns_lock()) lk.lock();
+      in_flight_.fetch_sub(nd, std::memory_order_acq_rel);
+      slot_cv_.notify_all();
+    }
+  }
+  for (unsigned i = 0; i < nd; ++i) {
+    stats_.on_complete(ns_since(done[i].bio->submitted_at), done[i].status);
+    completions_->post(done[i].bio, done[i].status);
+  }
+}
+
+void UringDevice::wait_until(const std::function<bool()>& done) { completions_->wait_until(done); }
+
+int UringDevice::sync_io(BioOp op, uint64_t offset, const struct iovec* iov, int iovcnt) {
+  Bio bio;
+  bio.reset(op, offset);
+  if (op != BioOp::kFlush) {
+    bio.own_segments().assign(iov, iov + iovcnt);
+    bio.recount();
+    if (offset > size_ || bio.bytes() > size_ - offset) return -EIO;
+    if (bio.bytes() == 0) return 0;
+  }
+  struct Waiter {
+    std::atomic<bool> done{false};
+    int status = 0;
+  } w;
+  // The store is the callback's last access to anything: the waiter may return at once.
+  bio.push_end_io([&w](Bio&, int status) {
+    w.status = status;
+    w.done.store(true, std::memory_order_release);
+  });
+  submit(bio);
+  wait_until([&w] { return w.done.load(std::memory_order_acquire); });
+  return w.status;
+}
+
+int UringDevice::readv(uint64_t offset, const struct iovec* iov, int iovcnt) {
+  return sync_io(BioOp::kRead, offset, iov, iovcnt);
+}
+
+int UringDevice::writev(uint64_t offset, const struct iovec* iov, int iovcnt) {
+  return sync_io(BioOp::kWrite, offset, iov, iovcnt);
+}
+
+int UringDevice::flush() { return sync_io(BioOp::kFlush, 0, nullptr, 0); }
+
+}  // namespace chainfs::io

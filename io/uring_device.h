@@ -1,0 +1,102 @@
+#pragma once
+// UringDevice: the device on io_uring. Two faces:
+//  * Device (device.h): synchronous readv/writev/flush, each built on async submissions
+//    (split at the queue limits, one batch, wait for the compound completion);
+//  * BioDevice (bio_device.h): submit bios, completion callbacks where the completion mode
+//    says — what the bio_chain builder and the page cache use.
+// Threads: any number of submitters (the SQ side is serialised by one lock), one reaper,
+// and, in completion=thread, one completion thread. At most queue_depth requests are in
+// flight; submit() blocks while the ring is full (the reaper frees slots on its own, so
+// this cannot deadlock as long as callbacks do not submit).
+#include <sys/uio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io/bio_device.h"
+#include "io/completion_thread.h"
+#include "io/device.h"
+#include "io/io_stats.h"
+#include "io/reaper.h"
+#include "io/ring.h"
+
+namespace chainfs::io {
+
+struct UringOptions {
+  unsigned queue_depth = 128;  // ring size = most requests in flight
+  CompletionMode completion = CompletionMode::kThread;
+  // Register the device fd with the ring (IOSQE_FIXED_FILE): saves an fget/fput per request.
+  bool register_file = true;
+  // Use READ/WRITE_FIXED for single-segment bios inside buffers given to register_buffers()
+  // (the kernel has no vectored fixed ops before 6.15, so multi-segment bios never use them).
+  bool fixed_buffers = true;
+  // Replaces the limits read from sysfs (tests of splitting on image files).
+  std::optional<QueueLimits> limits;
+};
+
+class UringDevice final : public Device, public BioDevice {
+ public:
+  // Opens path (see open_device_fd) and starts the reaper (and completion thread); 0 or -errno.
+  static int open(const std::string& path, const OpenOptions& opts, const UringOptions& uopts,
+                  std::unique_ptr<UringDevice>* out);
+  // Waits for everything in flight and runs its callbacks.
+  ~UringDevice() override;
+
+  uint64_t size_bytes() const override { return size_; }
+  const QueueLimits& limits() const override { return limits_; }
+  int readv(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  int writev(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  int flush() override;
+
+  using BioDevice::submit;
+  void submit(Bio* const* bios, size_t n) override;
+  void wait_until(const std::function<bool()>& done) override;
+  uint32_t in_flight() const override { return in_flight_.load(std::memory_order_acquire); }
+  IoStats& stats() override { return stats_; }
+
+  // Registers memory regions (e.g. the page pool's arenas) for fixed-buffer I/O. Call before
+  // any I/O; 0 or -errno (-ENOMEM past RLIMIT_MEMLOCK, for example).
+  int register_buffers(const struct iovec* regions, unsigned n);
+
+  const UringOptions& options() const { return uopts_; }
+  int fd() const { return fd_.get(); }
+  bool direct() const { return direct_; }
+  std::thread::id reaper_thread_id() const { return reaper_->thread_id(); }
+  std::thread::id completion_thread_id() const { return completions_->thread_id(); }
+
+ private:
+  UringDevice(DeviceFd fd, uint64_t size, QueueLimits limits, bool direct, const UringOptions& uopts);
+  int start();
+  int sync_io(BioOp op, uint64_t offset, const struct iovec* iov, int iovcnt);
+  // REQUIRES: sq_mu_ held. Prepares the SQE for b's remaining bytes.
+  void prep_locked(Bio* b);
+  void submit_leaves(Bio* const* leaves, size_t n);
+  void on_cqes(const Reaper::Cqe* cqes, unsigned n);
+  int fixed_index(const void* base, size_t len) const;
+
+  DeviceFd fd_;
+  uint64_t size_;
+  QueueLimits limits_;
+  bool direct_;
+  UringOptions uopts_;
+  IoStats stats_;
+  Ring ring_;
+  std::vector<struct iovec> fixed_;  // registered regions, by index
+
+  // Submission side. Lock order: sq_mu_ is a leaf (never held while running callbacks).
+  std::mutex sq_mu_;
+  std::condition_variable slot_cv_;  // a ring slot was freed
+  std::atomic<uint32_t> in_flight_{0};
+  uint32_t capacity_ = 0;
+
+  std::unique_ptr<CompletionThread> completions_;
+  std::unique_ptr<Reaper> reaper_;  // declared last: stopped first
+};
+
+}  // namespace chainfs::io
