@@ -5,19 +5,19 @@
 namespace chainfs::io {
 
 int LatencyHistogram::bucket_of(uint64_t ns) {
-  if (ns < 2) return 0;
-  int log = 63 - std::countl_zero(ns);  // ns in [2^log, 2^(log+1))
+  if (ns < 4) return static_cast<int>(ns);  // exact; buckets 4..7 stay unused
+  int log = 63 - std::countl_zero(ns);      // ns in [2^log, 2^(log+1)), log >= 2
   // The two bits below the leading one pick one of kSub sub-buckets.
-  int sub = log >= 2 ? static_cast<int>((ns >> (log - 2)) & 3) : static_cast<int>((ns << (2 - log)) & 3);
-  int b = log * kSub + sub;
+  int b = log * kSub + static_cast<int>((ns >> (log - 2)) & 3);
   return b < kBuckets ? b : kBuckets - 1;
 }
 
 uint64_t LatencyHistogram::upper_bound(int bucket) {
+  if (bucket < 4) return static_cast<uint64_t>(bucket);
+  if (bucket < 2 * kSub) return 3;
   int log = bucket / kSub, sub = bucket % kSub;
-  // Bucket covers [2^log * (4+sub)/4, 2^log * (5+sub)/4).
-  if (log >= 2) return (uint64_t{1} << (log - 2)) * (5 + sub) - 1;
-  return ((uint64_t{1} << log) * (5 + sub) + 3) / 4;
+  // Bucket covers [2^(log-2) * (4+sub), 2^(log-2) * (5+sub)).
+  return (uint64_t{1} << (log - 2)) * static_cast<uint64_t>(5 + sub) - 1;
 }
 
 void LatencyHistogram::record(uint64_t ns) {

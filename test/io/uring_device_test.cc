@@ -1,0 +1,245 @@
+#include "io/uring_device.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "io/bio_chain.h"
+#include "io_test_util.h"
+#include "mem/aligned_buffer.h"
+
+using namespace chainfs;
+using io::Bio;
+using io::BioOp;
+using io::CompletionMode;
+using io::PageView;
+
+namespace {
+
+std::unique_ptr<io::UringDevice> open_dev(const std::string& path, io::UringOptions uo) {
+  std::unique_ptr<io::UringDevice> dev;
+  REQUIRE(io::UringDevice::open(path, {}, uo, &dev) == 0);
+  return dev;
+}
+
+io::UringOptions with_mode(CompletionMode m) {
+  io::UringOptions uo;
+  uo.completion = m;
+  return uo;
+}
+
+const CompletionMode kModes[] = {CompletionMode::kInline, CompletionMode::kThread, CompletionMode::kWaiter};
+
+}  // namespace
+
+TEST_CASE("UringDevice: synchronous readv/writev/flush round trip in every completion mode") {
+  for (CompletionMode m : kModes) {
+    CAPTURE(io::to_string(m));
+    test::TempImage img(4 << 20);
+    auto dev = open_dev(img.path, with_mode(m));
+    CHECK(dev->size_bytes() == (4u << 20));
+    mem::AlignedBuffer a(8192), b(4096), r(12288);
+    test::fill_pattern(a.data(), 4096, 8192, 7);
+    test::fill_pattern(b.data(), 4096 + 8192, 4096, 7);
+    struct iovec v[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
+    REQUIRE(dev->writev(4096, v, 2) == 0);
+    REQUIRE(dev->flush() == 0);
+    REQUIRE(dev->read(4096, r.data(), r.size()) == 0);
+    CHECK(test::check_pattern(r.data(), 4096, 12288, 7));
+    CHECK(dev->read((4 << 20) - 4096, r.data(), 8192) == -EIO);
+    CHECK(dev->write(4 << 20, a.data(), 4096) == -EIO);
+    auto s = dev->stats().snapshot();
+    CHECK(s.write_submissions == 1);  // one vectored request
+    CHECK(s.flush_submissions == 1);
+    CHECK(s.read_submissions == 1);
+    CHECK(s.completions == 3);
+    CHECK(dev->in_flight() == 0);
+  }
+}
+
+TEST_CASE("UringDevice: a request over the limits is split into views and completes once") {
+  test::TempImage img(8 << 20);
+  io::UringOptions uo;
+  io::QueueLimits l;
+  l.logical_block_size = 512;
+  l.max_sectors_kb = 64;
+  l.max_segments = 4;
+  uo.limits = l;
+  auto dev = open_dev(img.path, uo);
+  mem::AlignedBuffer big(1 << 20), back(1 << 20);
+  test::fill_pattern(big.data(), 1 << 20, 1 << 20, 9);
+  REQUIRE(dev->write(1 << 20, big.data(), big.size()) == 0);
+  REQUIRE(dev->read(1 << 20, back.data(), back.size()) == 0);
+  CHECK(test::check_pattern(back.data(), 1 << 20, 1 << 20, 9));
+  auto s = dev->stats().snapshot();
+  CHECK(s.write_submissions == 16);
+  CHECK(s.read_submissions == 16);
+  CHECK(s.splits_max_sectors == 30);
+  CHECK(s.in_flight_hwm >= 2);
+}
+
+TEST_CASE("completion callbacks run where the completion mode says") {
+  for (CompletionMode m : kModes) {
+    CAPTURE(io::to_string(m));
+    test::TempImage img(1 << 20);
+    auto dev = open_dev(img.path, with_mode(m));
+    mem::AlignedBuffer buf(4096);
+    std::vector<std::thread::id> seen;
+    std::atomic<int> done{0};
+    Bio bios[8];
+    for (int i = 0; i < 8; ++i) {
+      bios[i].reset(BioOp::kWrite, uint64_t(i) * 4096);
+      bios[i].add_segment(buf.data(), 4096);
+      // Only the callback thread touches `seen` until `done` says all have run.
+      bios[i].push_end_io([&](Bio&, int st) {
+        CHECK(st == 0);
+        seen.push_back(std::this_thread::get_id());
+        done.fetch_add(1, std::memory_order_release);
+      });
+    }
+    Bio* ptrs[8];
+    for (int i = 0; i < 8; ++i) ptrs[i] = &bios[i];
+    dev->submit(ptrs, 8);
+    dev->wait_until([&] { return done.load(std::memory_order_acquire) == 8; });
+    REQUIRE(seen.size() == 8);
+    for (auto id : seen) {
+      switch (m) {
+        case CompletionMode::kThread:
+          CHECK(id == dev->completion_thread_id());
+          CHECK(id != dev->reaper_thread_id());
+          CHECK(id != std::this_thread::get_id());
+          break;
+        case CompletionMode::kInline: CHECK(id == dev->reaper_thread_id()); break;
+        case CompletionMode::kWaiter: CHECK(id == std::this_thread::get_id()); break;
+      }
+    }
+  }
+}
+
+TEST_CASE("a 64 MiB write stream through the builder with 8 requests and 8 pages completes") {
+  for (CompletionMode m : kModes) {
+    CAPTURE(io::to_string(m));
+    constexpr uint64_t kTotal = 64 << 20;
+    test::TempImage img(kTotal);
+    auto dev = open_dev(img.path, with_mode(m));
+    io::BioPool pool(*dev, 8);
+    // Eight page buffers, reused as soon as the request holding them has completed.
+    test::Mapping pages(8 * 4096);
+    std::atomic<bool> busy[8];
+    for (auto& b : busy) b.store(false);
+    io::BioChain chain(pool, {}, [&](Bio& b, int st) {
+      CHECK(st == 0);
+      for (auto& p : b.pages()) static_cast<std::atomic<bool>*>(p.cookie)->store(false, std::memory_order_release);
+    });
+    int next = 0;
+    for (uint64_t off = 0; off < kTotal; off += 4096) {
+      int k = -1;
+      for (int tries = 0; k < 0; ++tries) {
+        for (int i = 0; i < 8 && k < 0; ++i) {
+          int j = (next + i) % 8;
+          if (!busy[j].load(std::memory_order_acquire)) k = j;
+        }
+        if (k < 0) {
+          chain.submit();  // the pages we wait for may be in the request being built
+          dev->wait_until([&] {
+            for (auto& b : busy)
+              if (!b.load(std::memory_order_acquire)) return true;
+            return false;
+          });
+        }
+      }
+      next = (k + 1) % 8;
+      busy[k].store(true);
+      test::fill_pattern(pages.data + k * 4096, off, 4096, 11);
+      chain.append(PageView{pages.data + k * 4096, 0, 4096}, off, &busy[k]);
+    }
+    CHECK(chain.wait() == 0);
+    mem::AlignedBuffer back(1 << 20);
+    bool ok = true;
+    for (uint64_t off = 0; off < kTotal && ok; off += back.size()) {
+      REQUIRE(dev->read(off, back.data(), back.size()) == 0);
+      ok = test::check_pattern(back.data(), off, back.size(), 11);
+    }
+    CHECK(ok);
+  }
+}
+
+TEST_CASE("with every request in flight, the builder waits for the oldest (backup request) and never fails") {
+  constexpr uint64_t kTotal = 64 << 20;
+  test::TempImage img(kTotal);
+  io::UringOptions uo;
+  io::QueueLimits l;
+  l.max_sectors_kb = 64;
+  uo.limits = l;
+  auto dev = open_dev(img.path, uo);
+  io::BioPool pool(*dev, 8);
+  test::Mapping data(kTotal);
+  test::fill_pattern(data.data, 0, kTotal, 13);
+  std::atomic<uint64_t> requests{0};
+  {
+    io::BioChain chain(pool, {}, [&](Bio&, int st) {
+      CHECK(st == 0);
+      requests.fetch_add(1);
+    });
+    for (uint64_t off = 0; off < kTotal; off += 8192) chain.append(PageView{data.data + off, 0, 8192}, off);
+    CHECK(chain.wait() == 0);
+  }
+  CHECK(requests.load() == kTotal / 65536);
+  auto s = dev->stats().snapshot();
+  CHECK(s.backup_waits > 0);
+  CHECK(s.in_flight_hwm <= 8);
+  CHECK(pool.free_count() == 8);
+  MESSAGE("backup waits: " << s.backup_waits << ", in-flight hwm: " << s.in_flight_hwm);
+  mem::AlignedBuffer back(1 << 20);
+  bool ok = true;
+  for (uint64_t off = 0; off < kTotal && ok; off += back.size()) {
+    REQUIRE(dev->read(off, back.data(), back.size()) == 0);
+    ok = std::memcmp(back.data(), data.data + off, back.size()) == 0;
+  }
+  CHECK(ok);
+}
+
+TEST_CASE("registered buffers and file, or neither: same data") {
+  for (bool reg : {true, false}) {
+    CAPTURE(reg);
+    test::TempImage img(4 << 20);
+    io::UringOptions uo;
+    uo.register_file = reg;
+    uo.fixed_buffers = reg;
+    auto dev = open_dev(img.path, uo);
+    test::Mapping arena(1 << 20);
+    if (reg) {
+      struct iovec region{arena.data, arena.size};
+      REQUIRE(dev->register_buffers(&region, 1) == 0);
+    }
+    test::fill_pattern(arena.data, 0, 512 << 10, 5);
+    for (uint64_t off = 0; off < (512 << 10); off += 4096) REQUIRE(dev->write(off, arena.data + off, 4096) == 0);
+    REQUIRE(dev->read(0, arena.data + (512 << 10), 512 << 10) == 0);
+    CHECK(test::check_pattern(arena.data + (512 << 10), 0, 512 << 10, 5));
+  }
+}
+
+TEST_CASE("many threads share one device") {
+  test::TempImage img(16 << 20);
+  auto dev = open_dev(img.path, {});
+  std::vector<std::thread> ts;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      mem::AlignedBuffer buf(64 << 10), back(64 << 10);
+      for (int i = 0; i < 32; ++i) {
+        uint64_t off = (uint64_t(t) * 32 + i) * buf.size();
+        test::fill_pattern(buf.data(), off, buf.size(), 17);
+        if (dev->write(off, buf.data(), buf.size()) != 0) bad++;
+        if (dev->read(off, back.data(), back.size()) != 0) bad++;
+        if (!test::check_pattern(back.data(), off, back.size(), 17)) bad++;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK(bad.load() == 0);
+  CHECK(dev->stats().snapshot().completions == 4 * 32 * 2);
+}
