@@ -5,7 +5,7 @@
 //   regress_op mkdir|rmdir|unlink|readlink PATH        regress_op link|symlink|rename A B
 //   regress_op rename2 none|noreplace|exchange|whiteout OLD NEW
 //   regress_op open PATH FLAG[,FLAG...]   (rdonly wronly rdwr creat excl trunc append directory nofollow)
-//   regress_op truncate PATH SIZE         regress_op access PATH r|w|x|f
+//   regress_op chmod PATH OCTAL           regress_op truncate PATH SIZE         regress_op access PATH r|w|x|f
 //   regress_op setxattr create|replace|none PATH NAME VALUE
 //   regress_op setxattr-size PATH NAME BYTES   (sets a BYTES-long value and reads it back)
 //   regress_op seek PATH data|hole OFFSET      (prints the resulting offset)
@@ -418,6 +418,7 @@ int main(int argc, char** argv) {
   if (cmd == "symlink") return need(2), report(symlink(argv[2], argv[3]));
   if (cmd == "rename") return need(2), report(rename(argv[2], argv[3]));
   if (cmd == "rename2") return need(3), cmd_rename2(argv[2], argv[3], argv[4]);
+  if (cmd == "chmod") return need(2), report(chmod(argv[2], static_cast<mode_t>(std::strtoul(argv[3], nullptr, 8))));
   if (cmd == "truncate") return need(2), report(truncate(argv[2], static_cast<off_t>(parse_u64(argv[3]))));
   if (cmd == "readlink") {
     need(1);
