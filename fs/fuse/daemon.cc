@@ -1,0 +1,189 @@
+#include "fs/fuse/daemon.h"
+
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "fs/fuse/cmdline.h"
+#include "fs/fuse/context.h"
+#include "fs/fuse/control.h"
+#include "fs/fuse/daemonize.h"
+#include "fs/fuse/logging.h"
+#include "fs/fuse/mountinfo.h"
+#include "fs/fuse/mountpoint.h"
+#include "fs/fuse/ops.h"
+#include "io/sync_device.h"
+#include "tools/common/cli.h"
+
+namespace chainfs::fuse {
+
+namespace {
+
+constexpr int kBusyWaitMs = 10000;  // a previous daemon of this device may still be flushing
+
+struct SessionDeleter {
+  void operator()(fuse_session* se) const { fuse_session_destroy(se); }
+};
+struct LoopConfigDeleter {
+  void operator()(fuse_loop_config* c) const { fuse_loop_cfg_destroy(c); }
+};
+
+void print_help(const CommandLine& cl) {
+  std::fputs(usage_line(cl.program).c_str(), stdout);
+  std::puts("Mounts the chainfs filesystem on DEV (a block device or an image file) at MOUNTPOINT.\n"
+            "Exit status: 0 mounted, 1 usage error, 32 mount failure.\n");
+  std::fputs(options_help(), stdout);
+  std::puts("\nFUSE options:");
+  std::fflush(stdout);
+  fuse_cmdline_help();
+  fuse_lowlevel_help();
+}
+
+void print_version(const CommandLine& cl) {
+  std::fputs(cli::version_text(cl.program).c_str(), stdout);
+  std::printf("FUSE library version %s\n", fuse_pkgversion());
+  std::fflush(stdout);
+  fuse_lowlevel_version();  // "using FUSE kernel interface version 7.31"
+}
+
+std::string device_error(const std::string& dev, int e) {
+  switch (-e) {
+    case EBUSY:
+      return dev + " is in use (mounted or held by another program; waited " +
+             std::to_string(kBusyWaitMs / 1000) + " s)";
+    case ENOTBLK:
+      return dev + " is neither a block device nor a regular file";
+    default:
+      return "cannot open " + dev + ": " + std::strerror(-e);
+  }
+}
+
+int open_device(const CommandLine& cl, std::unique_ptr<io::SyncDevice>* dev) {
+  io::OpenOptions oo;
+  oo.exclusive = true;
+  oo.busy_wait_ms = kBusyWaitMs;
+  // Read-write even for -o ro, so a later remount,rw can write; a write-protected
+  // device still mounts read-only.
+  int e = io::SyncDevice::open(cl.device, oo, dev);
+  if ((e == -EROFS || e == -EACCES || e == -EPERM) && cl.mount.read_only) {
+    oo.read_only = true;
+    e = io::SyncDevice::open(cl.device, oo, dev);
+  }
+  return e;
+}
+
+int serve(CommandLine& cl, const std::string& mnt) {
+  auto fail = [&](const std::string& msg) {
+    cli::error_line(cl.program, msg);
+    return cli::kExitMountFailure;
+  };
+  Daemonizer daemonizer;
+  if (!cl.foreground) {
+    if (int e = daemonizer.start(); e < 0) return fail(std::string("cannot fork: ") + std::strerror(-e));
+  }
+
+  std::unique_ptr<io::SyncDevice> dev;
+  if (int e = open_device(cl, &dev); e < 0) return fail(device_error(cl.device, e));
+  std::string message;
+  auto mounted = fs::mount_filesystem(std::move(dev), cl.mount, &message);
+  if (!mounted) {
+    if (message.empty()) message = std::strerror(-mounted.err());
+    return fail("cannot mount " + cl.device + ": " + message);
+  }
+  std::unique_ptr<fs::Filesystem> fs = std::move(*mounted);
+  // From here on, every exit path flushes the filesystem and marks it clean.
+  struct Unmounter {
+    std::unique_ptr<fs::Filesystem>& fs;
+    ~Unmounter() {
+      if (!fs) return;
+      if (int r = fs->unmount(); r < 0) spdlog::error("unmount: flushing the filesystem failed: {}", std::strerror(-r));
+      fs.reset();  // closes the device, releasing the exclusive claim
+    }
+  } unmounter{fs};
+  if (fs->was_unclean())
+    cli::error_line(cl.program, cl.device + " was not cleanly unmounted; run fsck.chainfs " + cl.device +
+                                    " to check it");
+
+  Context ctx;
+  ctx.fs = fs.get();
+  ctx.options = cl.options;
+  ctx.conn_opts = cl.conn_opts.get();
+  ctx.max_read = cl.max_read;
+  fuse_lowlevel_ops ops = make_operations();
+  std::unique_ptr<fuse_session, SessionDeleter> se(
+      fuse_session_new(cl.session_args.get(), &ops, sizeof ops, &ctx));
+  if (!se) return fail("cannot create the FUSE session (see the message above)");
+  if (fuse_set_signal_handlers(se.get()) != 0) return fail("cannot install signal handlers");
+  struct SignalRestorer {
+    fuse_session* se;
+    ~SignalRestorer() { fuse_remove_signal_handlers(se); }
+  } restorer{se.get()};
+  if (fuse_session_mount(se.get(), mnt.c_str()) != 0) return fail("cannot mount on " + cl.mountpoint);
+
+  // The control channel for remount, keyed by the connection's device number.
+  auto entry = find_mount(mnt);
+  std::unique_ptr<PidFile> pid_file;
+  if (entry) pid_file = std::make_unique<PidFile>(entry->dev);
+  else spdlog::warn("{} not found in mountinfo; remount will not reach this daemon", mnt);
+  block_control_signal();  // before any thread starts, so only the listener gets SIGUSR1
+
+  daemonizer.success();
+  if (!cl.foreground) log_to_syslog(cl.program, cl.debug);
+  spdlog::info("mounted {} on {}", cl.device, mnt);
+
+  int rc = 0;
+  {
+    std::unique_ptr<RemountListener> listener;
+    if (entry) listener = std::make_unique<RemountListener>(fs.get(), mnt, entry->dev);
+    if (cl.single_thread) {
+      rc = fuse_session_loop(se.get());
+    } else {
+      std::unique_ptr<fuse_loop_config, LoopConfigDeleter> cfg(fuse_loop_cfg_create());
+      fuse_loop_cfg_set_clone_fd(cfg.get(), cl.clone_fd ? 1 : 0);
+      fuse_loop_cfg_set_max_threads(cfg.get(), cl.max_threads);
+      rc = fuse_session_loop_mt(se.get(), cfg.get());
+    }
+  }
+  fuse_session_unmount(se.get());
+  spdlog::info("unmounting {}", cl.device);
+  return rc == 0 ? cli::kExitOk : 1;
+}
+
+}  // namespace
+
+int daemon_main(int argc, char** argv) {
+  CommandLine cl;
+  std::string error;
+  if (parse_command_line(argc, argv, &cl, &error) != 0) {
+    cli::error_line(cl.program, error);
+    return cli::kExitUsage;
+  }
+  if (cl.help) {
+    print_help(cl);
+    return cli::kExitOk;
+  }
+  if (cl.version) {
+    print_version(cl);
+    return cli::kExitOk;
+  }
+  log_to_stderr(cl.program, cl.debug);
+  if (cl.remount) return remount(cl);
+  std::string mnt, message;
+  if (check_mountpoint(cl.mountpoint, cl.nonempty, &mnt, &message) != 0) {
+    cli::error_line(cl.program, message);
+    return cli::kExitMountFailure;
+  }
+  try {
+    return serve(cl, mnt);
+  } catch (const std::exception& e) {
+    cli::error_line(cl.program, std::string("fatal: ") + e.what());
+    return cli::kExitMountFailure;
+  }
+}
+
+}  // namespace chainfs::fuse

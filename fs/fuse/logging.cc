@@ -1,0 +1,52 @@
+#include "fs/fuse/logging.h"
+
+#include <fuse_log.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+#include <syslog.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+
+namespace chainfs::fuse {
+
+namespace {
+
+void from_libfuse(enum fuse_log_level level, const char* fmt, va_list ap) {
+  char buf[1024];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string msg(buf);
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  try {
+    if (level <= FUSE_LOG_ERR) spdlog::error("{}", msg);
+    else if (level <= FUSE_LOG_NOTICE) spdlog::info("{}", msg);
+    else spdlog::debug("{}", msg);
+  } catch (...) {
+  }
+}
+
+void install(std::shared_ptr<spdlog::logger> logger, bool debug) {
+  logger->set_level(debug ? spdlog::level::debug : spdlog::level::info);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(std::move(logger));
+  fuse_set_log_func(from_libfuse);
+}
+
+}  // namespace
+
+void log_to_stderr(const std::string& program, bool debug) {
+  auto logger = std::make_shared<spdlog::logger>(program, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_pattern("%n: %^%l%$: %v");
+  install(std::move(logger), debug);
+}
+
+void log_to_syslog(const std::string& program, bool debug) {
+  auto sink = std::make_shared<spdlog::sinks::syslog_sink_mt>(program, LOG_PID, LOG_DAEMON, true);
+  auto logger = std::make_shared<spdlog::logger>(program, std::move(sink));
+  logger->set_pattern("%v");
+  install(std::move(logger), debug);
+}
+
+}  // namespace chainfs::fuse

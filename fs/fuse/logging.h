@@ -1,0 +1,12 @@
+#pragma once
+// Logging of the daemon (spdlog): stderr while in the foreground or still starting,
+// syslog once daemonized; -d turns on debug messages. libfuse's own messages are routed
+// through the same logger (fuse_set_log_func).
+#include <string>
+
+namespace chainfs::fuse {
+
+void log_to_stderr(const std::string& program, bool debug);
+void log_to_syslog(const std::string& program, bool debug);
+
+}  // namespace chainfs::fuse

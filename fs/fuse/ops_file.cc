@@ -1,0 +1,124 @@
+// File data operations: create, open, read, write, flush, release, fsync, fallocate, lseek.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "fs/fuse/ops_common.h"
+#include "fs/fuse/ops_internal.h"
+
+namespace chainfs::fuse::detail {
+
+namespace {
+
+// cache=direct: the kernel page cache is bypassed, chainfs sees the application's own
+// write sizes. cache=kernel: the cache stays valid across opens (single writer).
+void set_open_flags(const Context& ctx, fuse_file_info* fi) {
+  fi->fh = 0;
+  if (ctx.options.cache == CacheMode::kDirect) {
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+  } else {
+    fi->direct_io = 0;
+    fi->keep_cache = 1;
+  }
+}
+
+// A per-thread read buffer: a FUSE worker serves one request at a time, and max_read
+// bounds the size (1 MiB), so it is allocated once per thread instead of per request.
+char* read_buffer(size_t size) {
+  thread_local std::unique_ptr<char[]> buf;
+  thread_local size_t cap = 0;
+  if (cap < size) {
+    buf.reset(new char[size]);  // std::bad_alloc -> ENOMEM in guarded()
+    cap = size;
+  }
+  return buf.get();
+}
+
+}  // namespace
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  guarded(req, "create", parent, [&](Reply& r) {
+    fs::Filesystem& fs = filesystem(r);
+    auto a = fs.mknod(caller(req), parent, name, S_IFREG | (mode & 07777), 0);
+    if (!a) return r.error(a.err());
+    if (int e = fs.open(a->ino); e < 0) {
+      fs.forget(a->ino, 1);
+      return r.error(e);
+    }
+    set_open_flags(r.ctx(), fi);
+    if (!r.create(to_entry(*a, r.ctx().timeout_s), fi)) {  // the caller went away
+      fs.release(a->ino);
+      fs.forget(a->ino, 1);
+    }
+  });
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, "open", ino, [&](Reply& r) {
+    fs::Filesystem& fs = filesystem(r);
+    // O_TRUNC never arrives here: init() leaves atomic_o_trunc off, so the kernel
+    // truncates with a SETATTR first, with the timestamps POSIX asks for.
+    if (int e = fs.open(ino); e < 0) return r.error(e);
+    set_open_flags(r.ctx(), fi);
+    if (!r.open(fi)) fs.release(ino);
+  });
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
+  guarded(req, "read", ino, [&](Reply& r) {
+    if (off < 0) return r.error(-EINVAL);
+    char* buf = read_buffer(size);
+    auto n = filesystem(r).read(ino, static_cast<uint64_t>(off), size, buf);
+    if (!n) return r.error(n.err());
+    r.buf(buf, *n);
+  });
+}
+
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* /*fi*/) {
+  // The offset is the kernel's: for O_APPEND it has already placed the write at the end.
+  guarded(req, "write", ino, [&](Reply& r) {
+    if (off < 0) return r.error(-EINVAL);
+    auto n = filesystem(r).write(ino, static_cast<uint64_t>(off), buf, size);
+    if (!n) return r.error(n.err());
+    r.write(*n);
+  });
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
+  // close() promises no durability; data reaches the device on fsync, unmount and the
+  // periodic flush. The kernel has written its dirty pages before sending FLUSH.
+  guarded(req, "flush", ino, [&](Reply& r) { r.ok(); });
+}
+
+void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
+  guarded(req, "release", ino, [&](Reply& r) {
+    filesystem(r).release(ino);
+    r.ok();
+  });
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* /*fi*/) {
+  guarded(req, "fsync", ino, [&](Reply& r) { r.error(filesystem(r).fsync(ino, datasync != 0)); });
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* /*fi*/) {
+  guarded(req, "fallocate", ino, [&](Reply& r) {
+    if (offset < 0 || length <= 0) return r.error(-EINVAL);
+    r.error(filesystem(r).fallocate(ino, mode, static_cast<uint64_t>(offset), static_cast<uint64_t>(length)));
+  });
+}
+
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* /*fi*/) {
+  guarded(req, "lseek", ino, [&](Reply& r) {
+    // The kernel resolves SEEK_SET/CUR/END itself; only SEEK_DATA and SEEK_HOLE come here.
+    if (whence != SEEK_DATA && whence != SEEK_HOLE) return r.error(-EINVAL);
+    if (off < 0) return r.error(-ENXIO);
+    auto pos = filesystem(r).lseek(ino, static_cast<uint64_t>(off), whence);
+    if (!pos) return r.error(pos.err());
+    r.lseek(static_cast<off_t>(*pos));
+  });
+}
+
+}  // namespace chainfs::fuse::detail

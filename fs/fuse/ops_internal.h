@@ -1,0 +1,51 @@
+#pragma once
+// Declarations of the op_* handlers, for the operation table in ops.cc.
+#include <fuse_lowlevel.h>
+
+namespace chainfs::fuse::detail {
+
+// ops_entry.cc
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets);
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi);
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+void op_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name);
+void op_readlink(fuse_req_t req, fuse_ino_t ino);
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+               unsigned int flags);
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
+
+// ops_file.cc
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi);
+void op_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi);
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi);
+
+// ops_dir.cc
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void op_releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+
+// ops_misc.cc
+void op_init(void* userdata, fuse_conn_info* conn);
+void op_destroy(void* userdata);
+void op_statfs(fuse_req_t req, fuse_ino_t ino);
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags);
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+void op_access(fuse_req_t req, fuse_ino_t ino, int mask);
+
+}  // namespace chainfs::fuse::detail

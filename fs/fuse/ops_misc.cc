@@ -1,0 +1,112 @@
+// Session and whole-inode operations: init, destroy, statfs, xattrs, access.
+#include <sys/statvfs.h>
+
+#include <cstring>
+#include <memory>
+
+#include "fs/fuse/ops_common.h"
+#include "fs/fuse/ops_internal.h"
+
+namespace chainfs::fuse::detail {
+
+namespace {
+constexpr unsigned kMaxWrite = 1u << 20;  // libfuse 3.14's buffer allows 256 pages (ECOSYSTEM b)
+}
+
+void op_init(void* userdata, fuse_conn_info* conn) {
+  auto* ctx = static_cast<Context*>(userdata);
+  try {
+    conn->max_write = kMaxWrite;
+    conn->max_read = ctx->max_read;  // libfuse refuses INIT unless it equals -o max_read
+    // The kernel then truncates with a SETATTR before OPEN, which carries the timestamps.
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    if (ctx->options.cache == CacheMode::kKernel) {
+      if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+      conn->time_gran = 1;  // the format keeps nanoseconds; the kernel owns c/mtime with writeback
+    }
+    if (ctx->conn_opts) fuse_apply_conn_info_opts(ctx->conn_opts, conn);  // the user's -o last
+    if (ctx->options.cache == CacheMode::kDirect && (conn->want & FUSE_CAP_WRITEBACK_CACHE)) {
+      spdlog::warn("cache=direct: ignoring writeback_cache");
+      conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    }
+    if (unsigned extra = conn->want & ~conn->capable) {
+      // A wanted bit the kernel lacks makes libfuse abort INIT with EPROTO.
+      spdlog::warn("kernel lacks FUSE capabilities {:#x}; not using them", extra);
+      conn->want &= conn->capable;
+    }
+    ctx->writeback_cache = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
+    spdlog::info("FUSE protocol {}.{}, max_write {}, writeback cache {}, cache={}", conn->proto_major,
+                 conn->proto_minor, conn->max_write, ctx->writeback_cache ? "on" : "off",
+                 to_string(ctx->options.cache));
+  } catch (...) {  // logging failed; the connection settings above stand
+  }
+}
+
+void op_destroy(void* /*userdata*/) {
+  // Nothing to do here: the daemon calls Filesystem::unmount() after the loop, for the
+  // fuse and fuseblk cases alike.
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t ino) {
+  guarded(req, "statfs", ino, [&](Reply& r) {
+    auto s = filesystem(r).statfs();
+    if (!s) return r.error(s.err());
+    struct statvfs st;
+    std::memset(&st, 0, sizeof st);
+    st.f_bsize = s->block_size;
+    st.f_frsize = s->block_size;
+    st.f_blocks = s->blocks;
+    st.f_bfree = s->blocks_free;
+    st.f_bavail = s->blocks_avail;
+    st.f_files = s->files;
+    st.f_ffree = s->files_free;
+    st.f_favail = s->files_free;
+    st.f_fsid = s->fsid;
+    st.f_namemax = s->name_max;
+    r.statfs(st);
+  });
+}
+
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  guarded(req, "setxattr", ino, [&](Reply& r) {
+    r.error(filesystem(r).setxattr(ino, name, std::string_view(value, size), flags));
+  });
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  guarded(req, "getxattr", ino, [&](Reply& r) {
+    if (size == 0) {  // the caller asks for the length
+      auto n = filesystem(r).getxattr(ino, name, nullptr, 0);
+      if (!n) return r.error(n.err());
+      return r.xattr(*n);
+    }
+    std::unique_ptr<char[]> buf(new char[size]);
+    auto n = filesystem(r).getxattr(ino, name, buf.get(), size);
+    if (!n) return r.error(n.err());
+    r.buf(buf.get(), *n);
+  });
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  guarded(req, "listxattr", ino, [&](Reply& r) {
+    if (size == 0) {
+      auto n = filesystem(r).listxattr(ino, nullptr, 0);
+      if (!n) return r.error(n.err());
+      return r.xattr(*n);
+    }
+    std::unique_ptr<char[]> buf(new char[size]);
+    auto n = filesystem(r).listxattr(ino, buf.get(), size);
+    if (!n) return r.error(n.err());
+    r.buf(buf.get(), *n);
+  });
+}
+
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  guarded(req, "removexattr", ino, [&](Reply& r) { r.error(filesystem(r).removexattr(ino, name)); });
+}
+
+void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  guarded(req, "access", ino, [&](Reply& r) { r.error(filesystem(r).access(caller(req), ino, mask)); });
+}
+
+}  // namespace chainfs::fuse::detail
