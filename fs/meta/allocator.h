@@ -1,0 +1,100 @@
+#pragma once
+// Bitmap allocators for blocks and inodes. The bitmap is kept in memory (loaded and
+// verified at mount, written back through the block cache at sync) together with a
+// free-extent map (start -> length) so contiguous runs near a goal are found without
+// scanning bits. Freed metadata blocks are not reused before the next write-back
+// (see BlockCache: a stale cached copy must never overwrite a reused block).
+//
+// Thread-safe; mu_ is taken after inode locks and before the block cache's lock.
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fs/format/bitmap.h"
+#include "fs/meta/block_cache.h"
+
+namespace chainfs::fs {
+
+class Bitmap {
+ public:
+  void resize(uint64_t items) { words_.assign((items + 63) / 64, 0); items_ = items; }
+  bool test(uint64_t i) const { return words_[i / 64] >> (i % 64) & 1; }
+  void set(uint64_t i) { words_[i / 64] |= 1ull << (i % 64); }
+  void clear(uint64_t i) { words_[i / 64] &= ~(1ull << (i % 64)); }
+  uint64_t items() const { return items_; }
+  // First clear bit at or after from, or items() when none.
+  uint64_t find_zero(uint64_t from) const;
+  // Loads / stores the bits of bitmap block `index` (kBitsPerBitmapBlock items).
+  void load_block(uint32_t index, const uint8_t* bits);
+  void store_block(uint32_t index, uint8_t* bits) const;
+
+ private:
+  std::vector<uint64_t> words_;
+  uint64_t items_ = 0;
+};
+
+class BlockAllocator {
+ public:
+  // Reads and verifies the bitmap blocks; -EUCLEAN with *why on a bad block.
+  int load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitmap_blocks, uint64_t block_count,
+           uint64_t reserved, std::string* why);
+
+  // Allocates up to want (>= 1) contiguous blocks, preferring goal, then the first run at
+  // or after goal that holds want, then any run. Data allocations (!metadata) may not
+  // use the reserved blocks. 0 with *start/*got, or -ENOSPC.
+  int alloc(uint64_t goal, uint32_t want, bool metadata, uint64_t* start, uint32_t* got);
+  // Frees data blocks (reusable at once).
+  void free(uint64_t start, uint64_t len);
+  // Frees a metadata block: reusable only after release_pending() following a write-back.
+  void free_deferred(uint64_t blk);
+  std::vector<uint64_t> take_pending();
+  void release(const std::vector<uint64_t>& blocks);
+
+  uint64_t free_blocks() const;
+  uint64_t available_blocks() const;  // free minus reserved
+  // Encodes the changed bitmap blocks into the cache.
+  void write_back(BlockCache& cache);
+  // True when the bit is set (for tests and consistency checks).
+  bool in_use(uint64_t blk) const;
+
+ private:
+  void mark_free_locked(uint64_t start, uint64_t len);
+  void take_locked(uint64_t start, uint64_t len);
+  void touch_locked(uint64_t start, uint64_t len);
+
+  mutable std::mutex mu_;
+  Bitmap bits_;
+  std::map<uint64_t, uint64_t> free_;  // start -> length, coalesced
+  uint64_t free_count_ = 0;
+  uint64_t reserved_ = 0;
+  uint64_t bitmap_start_ = 0;
+  std::set<uint32_t> dirty_;
+  std::vector<uint64_t> pending_;
+};
+
+class InodeAllocator {
+ public:
+  int load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitmap_blocks, uint64_t inode_count,
+           std::string* why);
+  // 0 with *ino, or -ENOSPC.
+  int alloc(uint64_t* ino);
+  void free(uint64_t ino);
+  bool in_use(uint64_t ino) const;
+  uint64_t free_inodes() const;
+  uint64_t inode_count() const { return count_; }
+  void write_back(BlockCache& cache);
+
+ private:
+  mutable std::mutex mu_;
+  Bitmap bits_;  // bit k = inode k+1
+  uint64_t count_ = 0;
+  uint64_t free_count_ = 0;
+  uint64_t cursor_ = 0;
+  uint64_t bitmap_start_ = 0;
+  std::set<uint32_t> dirty_;
+};
+
+}  // namespace chainfs::fs

@@ -1,0 +1,271 @@
+// Attribute, data and xattr operations of FilesystemImpl.
+#include <linux/falloc.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fs/format/xattr.h"
+#include "fs/meta/file_io.h"
+#include "fs/meta/fs_impl.h"
+#include "fs/meta/time_util.h"
+#include "fs/meta/xattr_store.h"
+
+namespace chainfs::fs {
+
+Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
+  if (int r = writable()) return Error{r};
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  Inode& n = **in;
+  std::unique_lock l(n.mu);
+  format::DiskInode& d = n.disk;
+  auto t = now_ts();
+  if (set.fields & SetAttr::kSize) {
+    if (n.is_dir()) return Error{-EISDIR};
+    if (!n.is_reg()) return Error{-EINVAL};
+    if (set.size != d.size) {
+      int r = FileIo(vol_, ino, d).truncate(set.size);
+      if (r < 0) return Error{r};
+      d.mtime = t;
+    }
+  }
+  if (set.fields & SetAttr::kMode) d.mode = (d.mode & S_IFMT) | (set.mode & 07777);
+  bool chown = false;
+  if ((set.fields & SetAttr::kUid) && set.uid != d.uid) d.uid = set.uid, chown = true;
+  if ((set.fields & SetAttr::kGid) && set.gid != d.gid) d.gid = set.gid, chown = true;
+  if ((set.fields & (SetAttr::kUid | SetAttr::kGid)) && !(set.fields & SetAttr::kMode) && n.is_reg()) {
+    // chown of a regular file drops set-user-ID, and set-group-ID when it means
+    // "setgid" (group-execute set) rather than mandatory locking.
+    d.mode &= ~S_ISUID;
+    if (d.mode & S_IXGRP) d.mode &= ~S_ISGID;
+  }
+  (void)chown;
+  if (set.fields & SetAttr::kAtime) d.atime = from_timespec(set.atime);
+  if (set.fields & SetAttr::kAtimeNow) d.atime = t;
+  if (set.fields & SetAttr::kMtime) d.mtime = from_timespec(set.mtime);
+  if (set.fields & SetAttr::kMtimeNow) d.mtime = t;
+  d.ctime = (set.fields & SetAttr::kCtime) ? from_timespec(set.ctime) : t;
+  n.dirty = true;
+  return attr_of(n);
+}
+
+void FilesystemImpl::touch_atime(const InodeRef& in) {
+  if (opts_.atime == AtimeMode::kNoatime || read_only_) return;
+  auto t = now_ts();
+  {
+    std::shared_lock l(in->mu);
+    const format::DiskInode& d = in->disk;
+    if (opts_.atime == AtimeMode::kRelatime && !ts_le(d.atime, d.mtime) && !ts_le(d.atime, d.ctime) &&
+        t.sec - d.atime.sec < 24 * 3600)
+      return;
+  }
+  std::unique_lock l(in->mu);
+  if (in->freed) return;
+  in->disk.atime = t;
+  in->dirty = true;
+}
+
+Result<size_t> FilesystemImpl::read(Ino ino, uint64_t off, size_t len, char* buf) {
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  Result<size_t> r = size_t{0};
+  {
+    std::shared_lock l((*in)->mu);
+    if ((*in)->is_dir()) return Error{-EISDIR};
+    if (!(*in)->is_reg()) return Error{-EINVAL};
+    r = FileIo(vol_, ino, (*in)->disk).read(off, len, buf);
+  }
+  if (r) touch_atime(*in);
+  return r;
+}
+
+Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, size_t len) {
+  if (int r = writable()) return Error{r};
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  Inode& n = **in;
+  std::unique_lock l(n.mu);
+  if (n.is_dir()) return Error{-EISDIR};
+  if (!n.is_reg()) return Error{-EINVAL};
+  auto r = FileIo(vol_, ino, n.disk).write(off, buf, len);
+  if (!r && r.err() == -ENOSPC) {
+    // Freed metadata blocks become reusable after a write-back: try once more.
+    l.unlock();
+    sync();
+    l.lock();
+    r = FileIo(vol_, ino, n.disk).write(off, buf, len);
+  }
+  if (r && *r > 0) {
+    n.disk.mtime = n.disk.ctime = now_ts();
+    n.dirty = true;
+  }
+  return r;
+}
+
+int FilesystemImpl::fsync(Ino ino, bool /*datasync*/) {
+  // Data went to the device synchronously; the write-back below writes the metadata
+  // that maps it (and everything else dirty), then flushes the device.
+  auto in = get(ino);
+  if (!in) return in.err();
+  return sync();
+}
+
+int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {
+  if (int r = writable()) return r;
+  if (len == 0) return -EINVAL;
+  auto in = get(ino);
+  if (!in) return in.err();
+  Inode& n = **in;
+  std::unique_lock l(n.mu);
+  if (n.is_dir()) return -EISDIR;
+  if (!n.is_reg()) return -ENODEV;
+  if (off >= format::kMaxFileSize || len > format::kMaxFileSize - off) return -EFBIG;
+  FileIo io(vol_, ino, n.disk);
+  int r = 0;
+  bool keep = mode & FALLOC_FL_KEEP_SIZE;
+  switch (mode & ~FALLOC_FL_KEEP_SIZE) {
+    case 0:
+      r = io.allocate(off, len);
+      break;
+    case FALLOC_FL_PUNCH_HOLE:
+      if (!keep) return -EOPNOTSUPP;
+      r = io.punch(off, len);
+      break;
+    case FALLOC_FL_ZERO_RANGE:
+      r = io.zero_range(off, len);
+      break;
+    default:
+      return -EOPNOTSUPP;
+  }
+  if (r == 0 && !keep && off + len > n.disk.size) n.disk.size = off + len;
+  auto t = now_ts();
+  n.disk.ctime = t;
+  if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) n.disk.mtime = t;
+  n.dirty = true;
+  return r;
+}
+
+Result<uint64_t> FilesystemImpl::lseek(Ino ino, uint64_t off, int whence) {
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return Error{-EINVAL};
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  std::shared_lock l((*in)->mu);
+  if (!(*in)->is_reg()) return Error{-EINVAL};
+  return FileIo(vol_, ino, (*in)->disk).seek(off, whence);
+}
+
+namespace {
+int check_xattr_name(std::string_view name, const Inode& in) {
+  if (name.empty() || name.size() > kNameMax) return -ERANGE;
+  std::string_view suffix;
+  uint8_t ns = format::xattr_split(name, &suffix);
+  if (ns == 0) return -EOPNOTSUPP;
+  if (suffix.empty()) return -EINVAL;
+  // As the kernel: user.* only on regular files and directories.
+  if (ns == format::kXattrUser && !in.is_reg() && !in.is_dir()) return -EPERM;
+  return 0;
+}
+}  // namespace
+
+int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view value, int flags) {
+  if (int r = writable()) return r;
+  if (value.size() > kXattrValueMax) return -E2BIG;
+  if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
+  auto in = get(ino);
+  if (!in) return in.err();
+  Inode& n = **in;
+  std::unique_lock l(n.mu);
+  if (int r = check_xattr_name(name, n)) return r;
+  XattrStore xs(vol_, ino, n.disk);
+  format::XattrMap m;
+  int r = xs.load(&m);
+  if (r < 0) return r;
+  auto it = m.find(name);
+  if ((flags & XATTR_CREATE) && it != m.end()) return -EEXIST;
+  if ((flags & XATTR_REPLACE) && it == m.end()) return -ENODATA;
+  m[std::string(name)] = std::string(value);
+  if ((r = xs.store(m)) < 0) return r;
+  n.disk.ctime = now_ts();
+  n.dirty = true;
+  return 0;
+}
+
+Result<size_t> FilesystemImpl::getxattr(Ino ino, std::string_view name, char* buf, size_t size) {
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  Inode& n = **in;
+  std::shared_lock l(n.mu);
+  if (name.empty() || name.size() > kNameMax) return Error{-ERANGE};
+  std::string_view suffix;
+  if (format::xattr_split(name, &suffix) == 0) return Error{-EOPNOTSUPP};
+  format::XattrMap m;
+  int r = XattrStore(vol_, ino, n.disk).load(&m);
+  if (r < 0) return Error{r};
+  auto it = m.find(name);
+  if (it == m.end()) return Error{-ENODATA};
+  if (size == 0) return it->second.size();
+  if (size < it->second.size()) return Error{-ERANGE};
+  std::memcpy(buf, it->second.data(), it->second.size());
+  return it->second.size();
+}
+
+Result<size_t> FilesystemImpl::listxattr(Ino ino, char* buf, size_t size) {
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  Inode& n = **in;
+  std::shared_lock l(n.mu);
+  format::XattrMap m;
+  int r = XattrStore(vol_, ino, n.disk).load(&m);
+  if (r < 0) return Error{r};
+  size_t need = 0;
+  for (auto& [k, v] : m) need += k.size() + 1;
+  if (size == 0) return need;
+  if (size < need) return Error{-ERANGE};
+  for (auto& [k, v] : m) {
+    std::memcpy(buf, k.c_str(), k.size() + 1);
+    buf += k.size() + 1;
+  }
+  return need;
+}
+
+int FilesystemImpl::removexattr(Ino ino, std::string_view name) {
+  if (int r = writable()) return r;
+  auto in = get(ino);
+  if (!in) return in.err();
+  Inode& n = **in;
+  std::unique_lock l(n.mu);
+  if (name.empty() || name.size() > kNameMax) return -ERANGE;
+  std::string_view suffix;
+  if (format::xattr_split(name, &suffix) == 0) return -EOPNOTSUPP;
+  XattrStore xs(vol_, ino, n.disk);
+  format::XattrMap m;
+  int r = xs.load(&m);
+  if (r < 0) return r;
+  auto it = m.find(name);
+  if (it == m.end()) return -ENODATA;
+  m.erase(it);
+  if ((r = xs.store(m)) < 0) return r;
+  n.disk.ctime = now_ts();
+  n.dirty = true;
+  return 0;
+}
+
+int FilesystemImpl::access(const Caller& who, Ino ino, int mask) {
+  auto in = get(ino);
+  if (!in) return in.err();
+  std::shared_lock l((*in)->mu);
+  const format::DiskInode& d = (*in)->disk;
+  if (mask == F_OK) return 0;
+  if ((mask & W_OK) && read_only_) return -EROFS;
+  if (who.uid == 0) {
+    if ((mask & X_OK) && !S_ISDIR(d.mode) && !(d.mode & (S_IXUSR | S_IXGRP | S_IXOTH))) return -EACCES;
+    return 0;
+  }
+  uint32_t bits = who.uid == d.uid ? (d.mode >> 6) & 7 : who.gid == d.gid ? (d.mode >> 3) & 7 : d.mode & 7;
+  uint32_t want = ((mask & R_OK) ? 4 : 0) | ((mask & W_OK) ? 2 : 0) | ((mask & X_OK) ? 1 : 0);
+  return (bits & want) == want ? 0 : -EACCES;
+}
+
+}  // namespace chainfs::fs

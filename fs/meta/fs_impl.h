@@ -1,0 +1,115 @@
+#pragma once
+// FilesystemImpl: fs::Filesystem over the chainfs v1 format.
+//
+// Locks, in the order they are taken (a lock is never taken while holding one that
+// comes after it):
+//   1. rename_mu_            every rename (as ext4's s_vfs_rename_mutex); parent fields
+//                            of directories change only under it
+//      sync_mu_              one write-back at a time; taken with no other lock held
+//                            (never together with rename_mu_)
+//   2. Inode::mu             per inode; for two or more inodes: ancestor directory before
+//                            descendant (a parent before its entries); two unrelated
+//                            directories in inode-number order (only rename, under 1.)
+//   4. map_mu_               the in-memory inode map and lookup/open counts
+//   5. orphan_mu_            the set of orphans
+//   6. allocator locks, Volume::sb_mu, block-cache locks (leaves)
+// Reads and writes of different files share nothing above the allocator and cache.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "fs/meta/filesystem.h"
+#include "fs/meta/inode.h"
+#include "fs/meta/volume.h"
+
+namespace chainfs::fs {
+
+class FilesystemImpl final : public Filesystem {
+ public:
+  FilesystemImpl(std::unique_ptr<io::Device> dev, const MountOptions& opts);
+  ~FilesystemImpl() override;
+
+  // Reads the superblock (or its backup), allocators, orphans. 0 or -errno with *msg.
+  int mount(std::string* msg);
+
+  bool was_unclean() const override { return was_unclean_; }
+  Result<FsStat> statfs() override;
+  int sync() override;
+  int set_read_only(bool ro) override;
+  int unmount() override;
+  void forget(Ino ino, uint64_t nlookup) override;
+  Result<Attr> lookup(Ino parent, std::string_view name) override;
+  Result<Attr> getattr(Ino ino) override;
+  Result<Attr> setattr(Ino ino, const SetAttr& set) override;
+  Result<Attr> mknod(const Caller& who, Ino parent, std::string_view name, uint32_t mode,
+                     uint64_t rdev) override;
+  Result<Attr> mkdir(const Caller& who, Ino parent, std::string_view name, uint32_t mode) override;
+  Result<Attr> symlink(const Caller& who, Ino parent, std::string_view name,
+                       std::string_view target) override;
+  Result<Attr> link(Ino ino, Ino new_parent, std::string_view new_name) override;
+  int unlink(Ino parent, std::string_view name) override;
+  int rmdir(Ino parent, std::string_view name) override;
+  int rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+             unsigned flags) override;
+  Result<std::string> readlink(Ino ino) override;
+  int readdir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& emit) override;
+  int open(Ino ino) override;
+  void release(Ino ino) override;
+  Result<size_t> read(Ino ino, uint64_t off, size_t len, char* buf) override;
+  Result<size_t> write(Ino ino, uint64_t off, const char* buf, size_t len) override;
+  int fsync(Ino ino, bool datasync) override;
+  int fallocate(Ino ino, int mode, uint64_t off, uint64_t len) override;
+  Result<uint64_t> lseek(Ino ino, uint64_t off, int whence) override;
+  int setxattr(Ino ino, std::string_view name, std::string_view value, int flags) override;
+  Result<size_t> getxattr(Ino ino, std::string_view name, char* buf, size_t size) override;
+  Result<size_t> listxattr(Ino ino, char* buf, size_t size) override;
+  int removexattr(Ino ino, std::string_view name) override;
+  int access(const Caller& who, Ino ino, int mask) override;
+
+  // For tests: blocks and inodes in use by the allocators, cached inode count.
+  Volume& volume() { return vol_; }
+
+ private:
+  using InodeRef = std::shared_ptr<Inode>;
+
+  Result<InodeRef> get(Ino ino);
+  Attr attr_of(const Inode& in) const;
+  void add_lookup(const InodeRef& in);
+  // Frees the inode when it has no links and no references left.
+  void maybe_free(const InodeRef& in);
+  // Frees data, trees, xattrs and the inode number; caller holds in->mu exclusively.
+  void free_inode_locked(Inode& in);
+  Result<InodeRef> new_inode(const Caller& who, Inode& parent, uint32_t mode, uint64_t rdev);
+  void drop_new_inode(const InodeRef& in);
+  Result<Attr> create_entry(const Caller& who, Ino parent, std::string_view name, uint32_t mode,
+                            uint64_t rdev, std::string_view symlink_target);
+  int remove_entry(Ino parent, std::string_view name, bool dir);
+  void touch_atime(const InodeRef& in);
+  int writable() const;
+  void set_orphan(Ino ino, bool on);
+  int write_back(bool clean_state);  // sync_mu_ held
+  void flusher_loop();
+
+  Volume vol_;
+  MountOptions opts_;
+  std::atomic<bool> read_only_{false};
+  bool was_unclean_ = false;
+  bool unmounted_ = false;
+
+  std::mutex rename_mu_;
+  std::mutex sync_mu_;
+  std::mutex map_mu_;
+  std::unordered_map<Ino, InodeRef> map_;
+  std::mutex orphan_mu_;
+  std::set<Ino> orphans_;
+
+  std::mutex flusher_mu_;
+  std::condition_variable flusher_cv_;
+  bool stop_flusher_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace chainfs::fs

@@ -1,0 +1,410 @@
+// Namespace operations of FilesystemImpl: lookup, create, link, unlink, rename, readdir.
+#include <dirent.h>
+#include <linux/fs.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "fs/meta/directory.h"
+#include "fs/meta/file_io.h"
+#include "fs/meta/fs_impl.h"
+#include "fs/meta/time_util.h"
+
+namespace chainfs::fs {
+
+namespace {
+constexpr uint32_t kLinkMax = 65000;
+constexpr size_t kSymlinkMax = 4095;
+
+int check_name(std::string_view name) {
+  if (name.empty()) return -ENOENT;
+  if (name.size() > kNameMax) return -ENAMETOOLONG;
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos)
+    return -EINVAL;
+  return 0;
+}
+bool dot_or_dotdot(std::string_view n) { return n == "." || n == ".."; }
+uint8_t dtype(uint32_t mode) { return static_cast<uint8_t>(IFTODT(mode)); }
+void touch_mc(format::DiskInode& d, const format::Timespec& t) { d.mtime = d.ctime = t; }
+}  // namespace
+
+Result<Attr> FilesystemImpl::lookup(Ino parent, std::string_view name) {
+  if (int r = check_name(name)) return Error{r};
+  auto p = get(parent);
+  if (!p) return Error{p.err()};
+  InodeRef child;
+  {
+    std::shared_lock pl((*p)->mu);
+    if (!(*p)->is_dir()) return Error{-ENOTDIR};
+    Ino target = 0;
+    if (name == ".") {
+      target = parent;
+    } else if (name == "..") {
+      target = (*p)->disk.parent ? (*p)->disk.parent : parent;
+    } else {
+      format::Dirent d;
+      int r = Directory(vol_, parent, (*p)->disk).lookup(name, &d);
+      if (r < 0) return Error{r};
+      target = d.ino;
+    }
+    auto c = get(target);
+    if (!c) return Error{c.err() == -ENOENT ? -EUCLEAN : c.err()};  // an entry to a free inode
+    child = *c;
+    add_lookup(child);  // under the parent's lock: the entry cannot vanish meanwhile
+  }
+  std::shared_lock cl(child->mu, std::defer_lock);
+  if (child != *p) cl.lock();
+  return attr_of(*child);
+}
+
+Result<Attr> FilesystemImpl::getattr(Ino ino) {
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  std::shared_lock l((*in)->mu);
+  return attr_of(**in);
+}
+
+Result<FilesystemImpl::InodeRef> FilesystemImpl::new_inode(const Caller& who, Inode& parent,
+                                                           uint32_t mode, uint64_t rdev) {
+  Ino ino = 0;
+  int r = vol_.ialloc.alloc(&ino);
+  if (r < 0) return Error{r};
+  auto in = std::make_shared<Inode>(ino);
+  format::DiskInode& d = in->disk;
+  d.mode = mode;
+  d.uid = who.uid;
+  d.gid = who.gid;
+  if (parent.disk.mode & S_ISGID) {
+    // setgid directory: new inodes take its group; new subdirectories stay setgid.
+    d.gid = parent.disk.gid;
+    if (S_ISDIR(mode)) d.mode |= S_ISGID;
+  }
+  d.nlink = S_ISDIR(mode) ? 2 : 1;
+  d.rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? rdev : 0;
+  d.atime = d.mtime = d.ctime = d.btime = now_ts();
+  {
+    std::lock_guard g(vol_.sb_mu);
+    d.generation = vol_.sb.next_generation++;
+  }
+  if (S_ISDIR(mode)) d.parent = parent.ino;
+  in->dirty = true;
+  std::lock_guard g(map_mu_);
+  map_[ino] = in;
+  return in;
+}
+
+void FilesystemImpl::drop_new_inode(const InodeRef& in) {
+  std::unique_lock l(in->mu);
+  in->disk.nlink = 0;
+  free_inode_locked(*in);
+  std::lock_guard g(map_mu_);
+  map_.erase(in->ino);
+}
+
+Result<Attr> FilesystemImpl::create_entry(const Caller& who, Ino parent, std::string_view name,
+                                          uint32_t mode, uint64_t rdev, std::string_view target) {
+  if (int r = writable()) return Error{r};
+  if (int r = check_name(name)) return Error{r};
+  if (dot_or_dotdot(name)) return Error{-EEXIST};
+  auto p = get(parent);
+  if (!p) return Error{p.err()};
+  Inode& dir = **p;
+  std::unique_lock pl(dir.mu);
+  if (!dir.is_dir()) return Error{-ENOTDIR};
+  if (dir.disk.nlink == 0) return Error{-ENOENT};  // removed directory
+  if (S_ISDIR(mode) && dir.disk.nlink >= kLinkMax) return Error{-EMLINK};
+  Directory dd(vol_, parent, dir.disk);
+  format::Dirent existing;
+  int r = dd.lookup(name, &existing);
+  if (r == 0) return Error{-EEXIST};
+  if (r != -ENOENT) return Error{r};
+  auto c = new_inode(who, dir, mode, rdev);
+  if (!c) return Error{c.err()};
+  InodeRef child = *c;
+  {
+    std::unique_lock cl(child->mu);
+    if (S_ISLNK(mode)) {
+      format::DiskInode& d = child->disk;
+      if (target.size() <= format::kInlineDataSize) {
+        std::memcpy(d.inline_data.data(), target.data(), target.size());
+        d.flags |= format::kInodeInlineData;
+        d.size = target.size();
+      } else {
+        auto w = FileIo(vol_, child->ino, d).write(0, target.data(), target.size());
+        if (!w || *w != target.size()) {
+          cl.unlock();
+          drop_new_inode(child);
+          return Error{w ? -ENOSPC : w.err()};
+        }
+      }
+    }
+  }
+  r = dd.add(name, child->ino, dtype(mode));
+  if (r < 0) {
+    drop_new_inode(child);
+    return Error{r};
+  }
+  if (S_ISDIR(mode)) ++dir.disk.nlink;
+  touch_mc(dir.disk, child->disk.ctime);
+  dir.dirty = true;
+  add_lookup(child);
+  // Nobody can reach the child before the parent's lock is released.
+  return attr_of(*child);
+}
+
+Result<Attr> FilesystemImpl::mknod(const Caller& who, Ino parent, std::string_view name, uint32_t mode,
+                                   uint64_t rdev) {
+  uint32_t type = mode & S_IFMT;
+  if (type == 0) mode |= S_IFREG;
+  else if (type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK)
+    return Error{-EINVAL};
+  return create_entry(who, parent, name, mode, rdev, {});
+}
+
+Result<Attr> FilesystemImpl::mkdir(const Caller& who, Ino parent, std::string_view name, uint32_t mode) {
+  return create_entry(who, parent, name, S_IFDIR | (mode & 07777), 0, {});
+}
+
+Result<Attr> FilesystemImpl::symlink(const Caller& who, Ino parent, std::string_view name,
+                                     std::string_view target) {
+  if (target.empty()) return Error{-ENOENT};
+  if (target.size() > kSymlinkMax) return Error{-ENAMETOOLONG};
+  return create_entry(who, parent, name, S_IFLNK | 0777, 0, target);
+}
+
+Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_name) {
+  if (int r = writable()) return Error{r};
+  if (int r = check_name(new_name)) return Error{r};
+  if (dot_or_dotdot(new_name)) return Error{-EEXIST};
+  auto p = get(new_parent);
+  if (!p) return Error{p.err()};
+  auto c = get(ino);
+  if (!c) return Error{c.err()};
+  if ((*c)->is_dir()) return Error{-EPERM};
+  Inode& dir = **p;
+  Inode& child = **c;
+  std::unique_lock pl(dir.mu);  // parent before entry
+  std::unique_lock cl(child.mu);
+  if (!dir.is_dir()) return Error{-ENOTDIR};
+  if (dir.disk.nlink == 0 || child.disk.nlink == 0) return Error{-ENOENT};
+  if (child.disk.nlink >= kLinkMax) return Error{-EMLINK};
+  Directory dd(vol_, new_parent, dir.disk);
+  int r = dd.add(new_name, ino, dtype(child.disk.mode));
+  if (r < 0) return Error{r};
+  auto t = now_ts();
+  ++child.disk.nlink;
+  child.disk.ctime = t;
+  touch_mc(dir.disk, t);
+  child.dirty = true;
+  dir.dirty = true;
+  add_lookup(*c);
+  return attr_of(child);
+}
+
+int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_dir) {
+  if (int r = writable()) return r;
+  if (int r = check_name(name)) return r;
+  if (want_dir && name == ".") return -EINVAL;
+  if (want_dir && name == "..") return -ENOTEMPTY;
+  if (!want_dir && dot_or_dotdot(name)) return -EISDIR;
+  auto p = get(parent);
+  if (!p) return p.err();
+  Inode& dir = **p;
+  InodeRef child;
+  {
+    std::unique_lock pl(dir.mu);
+    if (!dir.is_dir()) return -ENOTDIR;
+    Directory dd(vol_, parent, dir.disk);
+    format::Dirent d;
+    int r = dd.lookup(name, &d);
+    if (r < 0) return r;
+    auto c = get(d.ino);
+    if (!c) return c.err() == -ENOENT ? -EUCLEAN : c.err();
+    child = *c;
+    std::unique_lock cl(child->mu);
+    if (want_dir && !child->is_dir()) return -ENOTDIR;
+    if (!want_dir && child->is_dir()) return -EISDIR;
+    if (want_dir && (child->disk.dir_entries != 0 || child->disk.tree_root != 0)) return -ENOTEMPTY;
+    r = dd.remove(name);
+    if (r < 0) return r;
+    auto t = now_ts();
+    touch_mc(dir.disk, t);
+    child->disk.ctime = t;
+    if (want_dir) {
+      child->disk.nlink = 0;
+      if (dir.disk.nlink > 2) --dir.disk.nlink;
+    } else if (child->disk.nlink) {
+      --child->disk.nlink;
+    }
+    if (child->disk.nlink == 0) set_orphan(child->ino, true);
+    dir.dirty = true;
+    child->dirty = true;
+  }
+  maybe_free(child);
+  return 0;
+}
+
+int FilesystemImpl::unlink(Ino parent, std::string_view name) { return remove_entry(parent, name, false); }
+int FilesystemImpl::rmdir(Ino parent, std::string_view name) { return remove_entry(parent, name, true); }
+
+int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+                           unsigned flags) {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return -EINVAL;
+  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return -EINVAL;
+  if (int r = writable()) return r;
+  if (int r = check_name(name)) return r;
+  if (int r = check_name(new_name)) return r;
+  if (dot_or_dotdot(name) || dot_or_dotdot(new_name)) return -EBUSY;
+  std::lock_guard rg(rename_mu_);
+  auto p1 = get(parent);
+  if (!p1) return p1.err();
+  auto p2 = get(new_parent);
+  if (!p2) return p2.err();
+  InodeRef P1 = *p1, P2 = *p2;
+  if (!P1->is_dir() || !P2->is_dir()) return -ENOTDIR;
+  // Directory parents change only under rename_mu_, which we hold: walk them freely.
+  auto is_ancestor = [&](Ino anc, Ino node) -> bool {
+    for (int depth = 0; node && depth < 100000; ++depth) {
+      if (node == anc) return true;
+      if (node == kRootIno) return false;
+      auto n = get(node);
+      if (!n) return false;
+      node = (*n)->disk.parent;
+    }
+    return false;
+  };
+  std::unique_lock<std::shared_mutex> l1, l2;
+  if (P1 == P2) {
+    l1 = std::unique_lock(P1->mu);
+  } else if (is_ancestor(P2->ino, P1->ino)) {
+    l2 = std::unique_lock(P2->mu);
+    l1 = std::unique_lock(P1->mu);
+  } else if (is_ancestor(P1->ino, P2->ino) || P1->ino < P2->ino) {
+    l1 = std::unique_lock(P1->mu);
+    l2 = std::unique_lock(P2->mu);
+  } else {
+    l2 = std::unique_lock(P2->mu);
+    l1 = std::unique_lock(P1->mu);
+  }
+  if (P1->disk.nlink == 0 || P2->disk.nlink == 0) return -ENOENT;
+  Directory d1(vol_, P1->ino, P1->disk), d2(vol_, P2->ino, P2->disk);
+  format::Dirent src, dst;
+  int r = d1.lookup(name, &src);
+  if (r < 0) return r;
+  r = d2.lookup(new_name, &dst);
+  bool have_dst = r == 0;
+  if (r < 0 && r != -ENOENT) return r;
+  if (have_dst && dst.ino == src.ino) return 0;  // same inode: nothing to do (POSIX)
+  if ((flags & RENAME_NOREPLACE) && have_dst) return -EEXIST;
+  if ((flags & RENAME_EXCHANGE) && !have_dst) return -ENOENT;
+  auto s = get(src.ino);
+  if (!s) return s.err() == -ENOENT ? -EUCLEAN : s.err();
+  InodeRef S = *s, D;
+  if (have_dst) {
+    auto dd = get(dst.ino);
+    if (!dd) return dd.err() == -ENOENT ? -EUCLEAN : dd.err();
+    D = *dd;
+  }
+  bool s_dir = S->is_dir(), d_dir = D && D->is_dir();
+  // A directory may not move below itself.
+  if (s_dir && P1 != P2 && is_ancestor(S->ino, P2->ino)) return -EINVAL;
+  if ((flags & RENAME_EXCHANGE) && d_dir && P1 != P2 && is_ancestor(D->ino, P1->ino)) return -EINVAL;
+  if (!(flags & RENAME_EXCHANGE) && D) {
+    if (s_dir && !d_dir) return -ENOTDIR;
+    if (!s_dir && d_dir) return -EISDIR;
+  }
+  if (D == P1 || D == P2) return (flags & RENAME_EXCHANGE) ? -EINVAL : -ENOTEMPTY;
+  if (S == P2) return -EINVAL;
+  // The entries' inodes, in inode order (neither is an ancestor of the other here).
+  std::unique_lock<std::shared_mutex> ls, ld;
+  if (D && D->ino < S->ino) ld = std::unique_lock(D->mu);
+  ls = std::unique_lock(S->mu);
+  if (D && D->ino > S->ino) ld = std::unique_lock(D->mu);
+  if (!(flags & RENAME_EXCHANGE) && d_dir && (D->disk.dir_entries || D->disk.tree_root)) return -ENOTEMPTY;
+  if (s_dir && P1 != P2 && !d_dir && P2->disk.nlink >= kLinkMax) return -EMLINK;
+
+  auto t = now_ts();
+  if (flags & RENAME_EXCHANGE) {
+    if ((r = d2.replace(new_name, S->ino, dtype(S->disk.mode))) < 0) return r;
+    if ((r = d1.replace(name, D->ino, dtype(D->disk.mode))) < 0) return r;
+    if (P1 != P2) {
+      if (s_dir) S->disk.parent = P2->ino;
+      if (d_dir) D->disk.parent = P1->ino;
+      if (s_dir && !d_dir) --P1->disk.nlink, ++P2->disk.nlink;
+      if (!s_dir && d_dir) ++P1->disk.nlink, --P2->disk.nlink;
+    }
+    D->disk.ctime = t;
+    D->dirty = true;
+  } else {
+    r = D ? d2.replace(new_name, S->ino, dtype(S->disk.mode)) : d2.add(new_name, S->ino, dtype(S->disk.mode));
+    if (r < 0) return r;
+    if ((r = d1.remove(name)) < 0) return r;
+    if (D) {
+      if (d_dir) {
+        D->disk.nlink = 0;
+        --P2->disk.nlink;
+      } else if (D->disk.nlink) {
+        --D->disk.nlink;
+      }
+      D->disk.ctime = t;
+      D->dirty = true;
+      if (D->disk.nlink == 0) set_orphan(D->ino, true);
+    }
+    if (s_dir && P1 != P2) {
+      S->disk.parent = P2->ino;
+      --P1->disk.nlink;
+      ++P2->disk.nlink;
+    }
+  }
+  S->disk.ctime = t;
+  S->dirty = true;
+  touch_mc(P1->disk, t);
+  touch_mc(P2->disk, t);
+  P1->dirty = true;
+  P2->dirty = true;
+  ls.unlock();
+  if (ld) ld.unlock();
+  if (l1) l1.unlock();
+  if (l2) l2.unlock();
+  if (D && !(flags & RENAME_EXCHANGE)) maybe_free(D);
+  return 0;
+}
+
+Result<std::string> FilesystemImpl::readlink(Ino ino) {
+  auto in = get(ino);
+  if (!in) return Error{in.err()};
+  std::shared_lock l((*in)->mu);
+  format::DiskInode& d = (*in)->disk;
+  if (!(*in)->is_lnk()) return Error{-EINVAL};
+  if (d.flags & format::kInodeInlineData)
+    return std::string(reinterpret_cast<const char*>(d.inline_data.data()), d.size);
+  if (d.size > kSymlinkMax) return Error{-EUCLEAN};
+  std::string s(d.size, '\0');
+  auto r = FileIo(vol_, ino, d).read(0, d.size, s.data());
+  if (!r) return Error{r.err()};
+  s.resize(*r);
+  return s;
+}
+
+int FilesystemImpl::readdir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& emit) {
+  auto in = get(dir);
+  if (!in) return in.err();
+  {
+    std::shared_lock l((*in)->mu);
+    Inode& d = **in;
+    if (!d.is_dir()) return -ENOTDIR;
+    if (cookie == 0 && !emit(DirEntry{".", dir, DT_DIR, 1})) return 0;
+    if (cookie <= 1 && !emit(DirEntry{"..", d.disk.parent ? d.disk.parent : dir, DT_DIR, 2})) return 0;
+    int r = Directory(vol_, dir, d.disk).scan(std::max(cookie, format::kFirstNameHash),
+                                               [&](const format::Dirent& e, uint64_t next) {
+                                                 return emit(DirEntry{e.name, e.ino, e.type, next});
+                                               });
+    if (r < 0) return r;
+  }
+  touch_atime(*in);
+  return 0;
+}
+
+}  // namespace chainfs::fs
