@@ -14,6 +14,8 @@
 //   regress_op mmap-private PATH               (private mapping: sees the file, never writes it)
 //   regress_op openunlink PATH                 (an unlinked open file stays usable)
 //   regress_op dio PATH                        (O_DIRECT with aligned and misaligned buffers)
+//   regress_op crc-fix DEV BLOCK CRCOFF        (recompute a 4 KiB block's crc32c after an edit)
+//   regress_op crc32c STRING
 //   regress_op createmany DIR PREFIX N | unlinkmany DIR PREFIX N | countdir DIR
 //   regress_op readdir-churn DIR N             (readdir while the directory changes)
 //   regress_op append PATH TAG COUNT           (COUNT records "TAG n\n" with O_APPEND)
@@ -298,6 +300,31 @@ int cmd_dio(const char* path) {
   return bad ? 1 : 0;
 }
 
+// CRC-32C (Castagnoli), bitwise: "123456789" gives 0xE3069283.
+uint32_t crc32c(const unsigned char* p, size_t n) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) {
+    crc ^= p[i];
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+// Recomputes the checksum of a 4 KiB block whose crc32c (little-endian) is at byte CRCOFF,
+// after a test edited a field on purpose (chainfs's superblock: CRCOFF 4).
+int cmd_crc_fix(const char* path, uint64_t block, uint64_t crcoff) {
+  Fd fd(open(path, O_RDWR));
+  if (fd.fd < 0) die(path);
+  unsigned char b[4096];
+  off_t off = static_cast<off_t>(block * 4096);
+  if (!read_all(fd.fd, reinterpret_cast<char*>(b), sizeof b, off) || crcoff > 4092) die("read block");
+  std::memset(b + crcoff, 0, 4);
+  uint32_t c = crc32c(b, sizeof b);
+  for (int i = 0; i < 4; ++i) b[crcoff + static_cast<uint64_t>(i)] = static_cast<unsigned char>(c >> (8 * i));
+  if (pwrite(fd.fd, b, sizeof b, off) != static_cast<ssize_t>(sizeof b) || fsync(fd.fd) < 0) die("write block");
+  return 0;
+}
+
 int cmd_createmany(const std::string& dir, const std::string& prefix, long n, bool create) {
   for (long i = 0; i < n; ++i) {
     std::string p = dir + "/" + prefix + std::to_string(i);
@@ -448,6 +475,13 @@ int main(int argc, char** argv) {
   if (cmd == "mmap-private") return need(1), cmd_mmap_private(argv[2]);
   if (cmd == "openunlink") return need(1), cmd_openunlink(argv[2]);
   if (cmd == "dio") return need(1), cmd_dio(argv[2]);
+  if (cmd == "crc-fix") return need(3), cmd_crc_fix(argv[2], parse_u64(argv[3]), parse_u64(argv[4]));
+  if (cmd == "crc32c") {
+    need(1);
+    std::string_view s = argv[2];
+    std::printf("0x%08X\n", crc32c(reinterpret_cast<const unsigned char*>(s.data()), s.size()));
+    return 0;
+  }
   if (cmd == "createmany") return need(3), cmd_createmany(argv[2], argv[3], std::atol(argv[4]), true);
   if (cmd == "unlinkmany") return need(3), cmd_createmany(argv[2], argv[3], std::atol(argv[4]), false);
   if (cmd == "countdir") return need(1), cmd_countdir(argv[2]);
