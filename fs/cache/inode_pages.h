@@ -1,0 +1,51 @@
+#pragma once
+// InodePages: the page cache's state for one file: its pages by logical block, its dirty
+// count, the write error waiting for the next fsync, the streaming-writeback and readahead
+// trackers, and the bio_chain its own writeback goes through.
+//
+// Lock order (never taken the other way round):
+//   metadata inode lock (held by the caller of every PageCache method)
+//     -> wb_mu (owner of `chain`)
+//       -> mu (pages and everything else here)
+//         -> leaf locks of mem/ and io/ (pool, bio pool, device completion lock)
+// mu is never held while submitting or waiting for I/O, nor while allocating pages:
+// completions take mu (in the reaper, the completion thread or the waiting thread,
+// depending on the completion mode) and the pool's reclaim hook may take it too.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "fs/cache/cache_page.h"
+#include "io/bio_chain.h"
+
+namespace chainfs::cache {
+
+struct InodePages {
+  explicit InodePages(uint64_t i) : ino(i) {}
+  InodePages(const InodePages&) = delete;
+  InodePages& operator=(const InodePages&) = delete;
+
+  const uint64_t ino;
+
+  std::mutex mu;
+  std::map<uint64_t, std::unique_ptr<CachePage>> pages;  // GUARDED_BY(mu), by logical block
+  uint64_t dirty = 0;                                    // GUARDED_BY(mu): dirty pages
+  int wb_error = 0;                                      // GUARDED_BY(mu): reported by the next fsync
+  // Pages in writeback. Changed under mu; read without it by waiters (the device evaluates
+  // wait predicates under its own lock, where only atomics may be read).
+  std::atomic<uint32_t> writeback{0};
+
+  // Streaming writeback: the contiguous (logical and physical) run the writes are filling.
+  uint64_t run_lblk = 0, run_phys = 0, run_len = 0;  // GUARDED_BY(mu)
+  // Readahead: where the next sequential read would start, and the current window.
+  uint64_t ra_next = UINT64_MAX;  // GUARDED_BY(mu)
+  uint64_t ra_end = 0;            // GUARDED_BY(mu): end of what readahead already fetched
+  uint32_t ra_window = 0;         // GUARDED_BY(mu)
+
+  std::mutex wb_mu;
+  std::unique_ptr<io::BioChain> chain;  // GUARDED_BY(wb_mu), created on first writeback
+};
+
+}  // namespace chainfs::cache

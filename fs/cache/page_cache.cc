@@ -1,0 +1,416 @@
+// PageCache: construction, the inode table, writes and reads. Writeback and completions
+// are in writeback.cc, eviction and reclaim in reclaim.cc.
+#include "fs/cache/page_cache.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace chainfs::cache {
+
+namespace {
+// The byte range [lo, hi) of block b that [off, off+len) covers.
+inline void block_range(uint64_t b, uint64_t off, size_t len, uint64_t* lo, uint64_t* hi) {
+  *lo = std::max(off, b * kBlock);
+  *hi = std::min<uint64_t>(off + len, (b + 1) * kBlock);
+}
+}  // namespace
+
+PageCache::PageCache(io::Device& dev, io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts)
+    : dev_(dev), bdev_(bdev), pool_(pool), opts_(std::move(opts)), bio_pool_(bdev, std::max(opts_.bio_requests, 2u)) {
+  max_req_pages_ = std::max<uint64_t>(io::effective_max_request(bdev.limits()) / kBlock, 1);
+  cap_pages_ = pool.options().byte_cap / kBlock;
+  if (opts_.dirty_limit_bytes) dirty_limit_ = std::max<uint64_t>(opts_.dirty_limit_bytes / kBlock, 1);
+  else dirty_limit_ = cap_pages_ ? std::max<uint64_t>(cap_pages_ / 4, 1) : (uint64_t{256} << 20) / kBlock;
+  // Under a cap, one call never holds more than a quarter of it in pages not yet in the cache,
+  // so that a few threads together still leave room for reclaim to make progress.
+  chunk_ = cap_pages_ ? std::clamp<uint64_t>(cap_pages_ / 4, 1, 1024) : 1024;
+  pool_.set_reclaim_hook([this](size_t want) { reclaim(want); });
+  flusher_ = std::make_unique<Flusher>([this](Trigger why) { writeback_all(true, why); }, opts_.flush_interval_ms);
+}
+
+PageCache::~PageCache() {
+  flusher_.reset();
+  writeback_all(true, Trigger::kSyncAll);
+  pool_.set_reclaim_hook({});
+  all_chain_.reset();
+  std::vector<char*> bufs;
+  for (auto& ip : all_inodes()) {
+    wait_idle(*ip);
+    std::lock_guard wl(ip->wb_mu);
+    ip->chain.reset();
+    std::lock_guard lk(ip->mu);
+    while (!ip->pages.empty()) drop_page_locked(*ip, ip->pages.begin(), &bufs);
+  }
+  free_pages(bufs);
+  std::lock_guard lk(table_mu_);
+  table_.clear();
+}
+
+std::shared_ptr<InodePages> PageCache::get(uint64_t ino, bool create) {
+  std::lock_guard lk(table_mu_);
+  auto it = table_.find(ino);
+  if (it != table_.end()) return it->second;
+  if (!create) return nullptr;
+  auto ip = std::make_shared<InodePages>(ino);
+  table_.emplace(ino, ip);
+  return ip;
+}
+
+std::vector<std::shared_ptr<InodePages>> PageCache::all_inodes() {
+  std::lock_guard lk(table_mu_);
+  std::vector<std::shared_ptr<InodePages>> v;
+  v.reserve(table_.size());
+  for (auto& [ino, ip] : table_) v.push_back(ip);
+  return v;
+}
+
+void PageCache::alloc_pages(size_t n, std::vector<char*>* out) {
+  if (n == 0) return;
+  size_t base = out->size();
+  out->resize(base + n);
+  if (n <= 2) {
+    // Writes arrive a page or two at a time: the per-thread cache is the fast path.
+    for (size_t i = 0; i < n; ++i) (*out)[base + i] = static_cast<char*>(pool_.alloc_page());
+    return;
+  }
+  std::vector<void*> v(n);
+  pool_.alloc_gang(v);
+  for (size_t i = 0; i < n; ++i) (*out)[base + i] = static_cast<char*>(v[i]);
+}
+
+void PageCache::free_pages(std::vector<char*>& bufs) {
+  if (bufs.empty()) return;
+  if (bufs.size() == 1) {
+    pool_.free_page(bufs[0]);
+  } else {
+    std::vector<void*> v(bufs.begin(), bufs.end());
+    pool_.free_gang(v);
+  }
+  bufs.clear();
+}
+
+int PageCache::write(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks, uint64_t off, const char* buf,
+                     size_t len, bool fresh) {
+  if (len == 0 || nblocks == 0) return 0;
+  uint64_t b0 = std::max(lblk, off / kBlock);
+  uint64_t b1 = std::min(lblk + nblocks, (off + len + kBlock - 1) / kBlock);
+  if (b0 >= b1) return 0;
+  auto ip = get(ino, true);
+  std::vector<std::pair<uint64_t, uint64_t>> stream;
+  for (uint64_t c = b0; c < b1; c += chunk_) {
+    uint64_t c1 = std::min(b1, c + chunk_);
+    int r = write_chunk(*ip, lblk, phys, c, c1, off, buf, len, fresh, &stream);
+    if (r == 0 && opts_.write == WriteStrategy::kSync) r = write_through(*ip, phys + (c - lblk), c, c1);
+    if (r < 0) return r;
+    for (auto& [first, last] : stream) writeback_range(*ip, first, last, Trigger::kStream);
+    stream.clear();
+    after_dirty();
+  }
+  return 0;
+}
+
+int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_t b0, uint64_t b1, uint64_t off,
+                           const char* buf, size_t len, bool fresh,
+                           std::vector<std::pair<uint64_t, uint64_t>>* stream) {
+  const bool track = opts_.write != WriteStrategy::kSync;
+  for (;;) {
+    // Pass 1, locked: which blocks need a buffer (not cached, or under writeback and so to be
+    // copied) and which of those must be read first (partial and not fresh).
+    std::vector<uint64_t> need;  // blocks, ascending
+    std::vector<bool> read_first;
+    {
+      std::lock_guard lk(ip.mu);
+      auto it = ip.pages.lower_bound(b0);
+      for (uint64_t b = b0; b < b1; ++b) {
+        while (it != ip.pages.end() && it->first < b) ++it;
+        CachePage* p = (it != ip.pages.end() && it->first == b) ? it->second.get() : nullptr;
+        if (p && !(p->writeback && p->data == p->wb_buf)) continue;
+        uint64_t lo, hi;
+        block_range(b, off, len, &lo, &hi);
+        need.push_back(b);
+        read_first.push_back(!p && !fresh && (hi - lo) < kBlock);
+      }
+    }
+    // Buffers and reads, unlocked (allocation may run reclaim, reads may run completions).
+    std::vector<char*> bufs;
+    alloc_pages(need.size(), &bufs);
+    std::vector<std::pair<uint64_t, char*>> reads;
+    for (size_t i = 0; i < need.size(); ++i)
+      if (read_first[i]) reads.push_back({phys + (need[i] - lblk), bufs[i]});
+    if (!reads.empty()) {
+      CacheStats::add(stats_.rmw_reads, reads.size());
+      if (int r = read_blocks(reads); r < 0) {
+        free_pages(bufs);
+        return r;
+      }
+    }
+    // Pass 2, locked: install and copy. Anything that changed since pass 1 (a page evicted,
+    // a writeback finished) is handled with the buffers at hand, or the chunk is redone: the
+    // copy is idempotent.
+    bool retry = false;
+    std::vector<char*> unused;
+    {
+      std::lock_guard lk(ip.mu);
+      size_t ni = 0;
+      for (uint64_t b = b0; b < b1; ++b) {
+        char* spare = nullptr;
+        bool spare_read = false;
+        if (ni < need.size() && need[ni] == b) {
+          spare = bufs[ni];
+          spare_read = read_first[ni];
+          ++ni;
+        }
+        uint64_t lo, hi;
+        block_range(b, off, len, &lo, &hi);
+        bool partial = (hi - lo) < kBlock;
+        uint64_t pb = phys + (b - lblk);
+        auto it = ip.pages.find(b);
+        CachePage* p = it != ip.pages.end() ? it->second.get() : nullptr;
+        if (!p) {
+          if (!spare || (partial && !fresh && !spare_read)) {
+            if (spare) unused.push_back(spare);
+            retry = true;
+            continue;
+          }
+          if (partial && fresh) {
+            std::memset(spare, 0, lo - b * kBlock);
+            std::memset(spare + (hi - b * kBlock), 0, (b + 1) * kBlock - hi);
+          }
+          auto np = std::make_unique<CachePage>();
+          np->owner = &ip;
+          np->lblk = b;
+          np->data = spare;
+          p = np.get();
+          ip.pages.emplace(b, std::move(np));
+          CacheStats::add(stats_.pages);
+        } else if (p->writeback && p->data == p->wb_buf) {
+          // Re-dirtied during writeback: the device may still be reading p->data.
+          if (!spare) {
+            retry = true;
+            continue;
+          }
+          std::memcpy(spare, p->data, kBlock);
+          p->data = spare;
+          CacheStats::add(stats_.redirtied);
+        } else if (spare) {
+          unused.push_back(spare);
+        }
+        p->phys = pb;
+        std::memcpy(p->data + (lo - b * kBlock), buf + (lo - off), hi - lo);
+        p->referenced = true;
+        if (!track) continue;
+        if (!p->dirty) {
+          p->dirty = true;
+          ++ip.dirty;
+          CacheStats::add(stats_.dirty_pages);
+        }
+        if (!opts_.stream_writeback) continue;
+        if (ip.run_len && b == ip.run_lblk + ip.run_len && pb == ip.run_phys + ip.run_len) {
+          ++ip.run_len;
+        } else if (!(ip.run_len && b >= ip.run_lblk && b < ip.run_lblk + ip.run_len)) {
+          ip.run_lblk = b;
+          ip.run_phys = pb;
+          ip.run_len = 1;
+        }
+        if (ip.run_len >= max_req_pages_) {
+          stream->push_back({ip.run_lblk, ip.run_lblk + ip.run_len - 1});
+          ip.run_len = 0;
+        }
+      }
+    }
+    free_pages(unused);
+    if (!retry) return 0;
+  }
+}
+
+int PageCache::write_through(InodePages& ip, uint64_t phys0, uint64_t b0, uint64_t b1) {
+  // The pages are marked writeback so reclaim leaves them alone while the device reads them.
+  std::vector<struct iovec> iov;
+  std::vector<CachePage*> pages;
+  {
+    std::lock_guard lk(ip.mu);
+    for (uint64_t b = b0; b < b1; ++b) {
+      auto it = ip.pages.find(b);
+      if (it == ip.pages.end()) return -EIO;  // cannot happen: installed by write_chunk under the caller's lock
+      CachePage* p = it->second.get();
+      if (p->writeback) return -EBUSY;        // nor this: sync never leaves pages under writeback
+      p->writeback = true;
+      p->wb_buf = p->data;
+      ip.writeback.fetch_add(1, std::memory_order_acq_rel);
+      iov.push_back({p->data, kBlock});
+      pages.push_back(p);
+    }
+  }
+  int r = dev_.writev(phys0 * kBlock, iov.data(), static_cast<int>(iov.size()));
+  CacheStats::add(stats_.sync_writes);
+  std::vector<char*> to_free;
+  {
+    std::lock_guard lk(ip.mu);
+    for (CachePage* p : pages) {
+      p->writeback = false;
+      p->wb_buf = nullptr;
+      ip.writeback.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    if (r < 0) {
+      // The device does not hold this data: do not let the cache pretend it does.
+      CacheStats::add(stats_.write_errors, pages.size());
+      for (uint64_t b = b0; b < b1; ++b) {
+        auto it = ip.pages.find(b);
+        if (it != ip.pages.end()) drop_page_locked(ip, it, &to_free);
+      }
+    }
+  }
+  free_pages(to_free);
+  return r;
+}
+
+int PageCache::read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks) {
+  std::sort(blocks.begin(), blocks.end());
+  io::ChainOptions co;
+  co.op = io::BioOp::kRead;
+  io::BioChain chain(bio_pool_, co);
+  for (auto& [pb, buf] : blocks) {
+    chain.append({buf, 0, static_cast<uint32_t>(kBlock)}, pb * kBlock);
+    if (opts_.read == ReadStrategy::kPage) chain.submit();
+  }
+  int r = chain.wait();
+  CacheStats::add(stats_.read_requests, chain.submitted());
+  return r;
+}
+
+int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks, uint64_t off, char* buf,
+                    size_t len) {
+  if (len == 0 || nblocks == 0) return 0;
+  uint64_t b0 = std::max(lblk, off / kBlock);
+  uint64_t b1 = std::min(lblk + nblocks, (off + len + kBlock - 1) / kBlock);
+  if (b0 >= b1) return 0;
+  auto ip = get(ino, true);
+
+  // Readahead (gang only): a read that starts where the previous one ended (or at the start
+  // of the file) is sequential; the window doubles up to readahead_max_pages, and pages past
+  // what was already read ahead are fetched with the last chunk of this read.
+  uint64_t ra_from = 0, ra_to = 0;
+  {
+    std::lock_guard lk(ip->mu);
+    bool seq = opts_.read == ReadStrategy::kGang && opts_.readahead_max_pages && (b0 == ip->ra_next || b0 == 0);
+    if (seq) {
+      ip->ra_window = std::clamp<uint32_t>(ip->ra_window * 2, 4, opts_.readahead_max_pages);
+      ra_to = std::min<uint64_t>(b1 + std::min<uint64_t>(ip->ra_window, chunk_), lblk + nblocks);
+      ra_from = std::max(b1, std::min(ip->ra_next == b0 ? ip->ra_end : b1, ra_to));
+      ip->ra_end = std::max(ip->ra_end, ra_to);
+    } else {
+      ip->ra_window = 0;
+      ip->ra_end = 0;
+    }
+    ip->ra_next = b1;
+  }
+
+  for (uint64_t c0 = b0; c0 < b1; c0 += chunk_) {
+    uint64_t c1 = std::min(b1, c0 + chunk_);
+    bool last = c1 == b1;
+    // Pass 1, locked: copy what is cached, list what is not.
+    std::vector<uint64_t> missing;
+    {
+      std::lock_guard lk(ip->mu);
+      auto it = ip->pages.lower_bound(c0);
+      for (uint64_t b = c0; b < c1; ++b) {
+        while (it != ip->pages.end() && it->first < b) ++it;
+        if (it != ip->pages.end() && it->first == b) {
+          CachePage* p = it->second.get();
+          uint64_t lo, hi;
+          block_range(b, off, len, &lo, &hi);
+          std::memcpy(buf + (lo - off), p->data + (lo - b * kBlock), hi - lo);
+          p->referenced = true;
+          CacheStats::add(stats_.hits);
+        } else {
+          missing.push_back(b);
+        }
+      }
+      if (last)
+        for (uint64_t b = ra_from; b < ra_to; ++b)
+          if (!ip->pages.count(b)) missing.push_back(b);
+    }
+    if (missing.empty()) continue;
+    // The device, unlocked.
+    std::vector<char*> bufs;
+    alloc_pages(missing.size(), &bufs);
+    std::vector<std::pair<uint64_t, char*>> reads;
+    reads.reserve(missing.size());
+    for (size_t i = 0; i < missing.size(); ++i) reads.push_back({phys + (missing[i] - lblk), bufs[i]});
+    if (int r = read_blocks(reads); r < 0) {
+      free_pages(bufs);
+      return r;
+    }
+    // Pass 2, locked: copy out and insert; a page that appeared meanwhile wins (it is newer).
+    std::vector<char*> unused;
+    {
+      std::lock_guard lk(ip->mu);
+      for (size_t i = 0; i < missing.size(); ++i) {
+        uint64_t b = missing[i];
+        char* data = bufs[i];
+        auto it = ip->pages.find(b);
+        bool asked = b >= c0 && b < c1;
+        if (it != ip->pages.end()) {
+          unused.push_back(data);
+          data = it->second->data;
+        } else {
+          auto np = std::make_unique<CachePage>();
+          np->owner = ip.get();
+          np->lblk = b;
+          np->phys = phys + (b - lblk);
+          np->data = data;
+          np->referenced = asked;
+          ip->pages.emplace(b, std::move(np));
+          CacheStats::add(stats_.pages);
+        }
+        if (asked) {
+          uint64_t lo, hi;
+          block_range(b, off, len, &lo, &hi);
+          std::memcpy(buf + (lo - off), data + (lo - b * kBlock), hi - lo);
+          CacheStats::add(stats_.misses);
+        } else {
+          CacheStats::add(stats_.readahead_pages);
+        }
+      }
+    }
+    free_pages(unused);
+  }
+  return 0;
+}
+
+PageCache::PageState PageCache::page_state(uint64_t ino, uint64_t lblk) {
+  PageState s;
+  auto ip = get(ino, false);
+  if (!ip) return s;
+  std::lock_guard lk(ip->mu);
+  auto it = ip->pages.find(lblk);
+  if (it == ip->pages.end()) return s;
+  s.present = true;
+  s.dirty = it->second->dirty;
+  s.writeback = it->second->writeback;
+  s.phys = it->second->phys;
+  return s;
+}
+
+nlohmann::json PageCache::stats_json() {
+  nlohmann::json pool = nlohmann::json::object();
+  pool_.stats().visit([&](const char* name, uint64_t v) { pool[name] = v; });
+  pool["kind"] = mem::to_string(pool_.options().kind);
+  return {
+      {"cache", stats_.to_json()},
+      {"device", bdev_.stats().to_json()},
+      {"pool", pool},
+      {"options",
+       {{"write_strategy", to_string(opts_.write)},
+        {"read_strategy", to_string(opts_.read)},
+        {"page_alloc", mem::to_string(pool_.options().kind)},
+        {"cache_size", cap_pages_ * kBlock},
+        {"dirty_limit", dirty_limit_ * kBlock},
+        {"max_request", max_req_pages_ * kBlock},
+        {"flush_interval_ms", opts_.flush_interval_ms},
+        {"stream_writeback", opts_.stream_writeback}}},
+  };
+}
+
+}  // namespace chainfs::cache

@@ -1,0 +1,167 @@
+#pragma once
+// PageCache: file data between the metadata layer and the device (DESIGN.md, "page cache"
+// and issue 3). Per-inode pages of 4 KiB (= the block size) from the mem::PagePool, keyed by
+// logical block, each knowing the physical block the metadata layer mapped it to.
+//
+//  * Writes copy the caller's bytes once into pool pages (the FUSE payload is not aligned
+//    for O_DIRECT). write_strategy=sync writes them through at once with one synchronous
+//    device write; page and chain mark them dirty.
+//  * Writeback sends dirty pages in device-offset order through an io::BioChain (chain: the
+//    largest requests the device takes; page: one request per page). Triggers: fsync and
+//    sync (the caller), the dirty threshold and the timer (the flusher thread), a contiguous
+//    dirty run as large as the device's largest request (streaming writes do not wait for
+//    fsync), and the pool's reclaim hook.
+//  * Completions (in the reaper, the completion thread or the waiting thread, as the device's
+//    completion mode says) clear writeback, keep re-dirtied pages dirty, remember errors,
+//    and release pages when the cache is over its cap.
+//  * A write error is remembered per inode and returned once, by the next fsync; the pages
+//    that failed are marked clean (their data is not retried), as ext4 does.
+//  * Reads copy from cached pages; missing pages are read with one request per contiguous
+//    physical run (read_strategy=gang, with readahead on sequential access) or one per page.
+//  * The cache size is the pool's byte cap; the reclaim hook evicts clean pages (CLOCK) and
+//    writes dirty ones back.
+//
+// Threads: every method may be called from many threads for different inodes. For one
+// inode the caller (the metadata layer) serialises writes, invalidate, remap and forget
+// against everything else on that inode (its exclusive inode lock); reads may run in
+// parallel with each other (shared lock). The flusher, the completions and reclaim run
+// concurrently with all of that. Lock order: inode_pages.h. No method may be called from a
+// completion callback.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <vector>
+
+#include "fs/cache/cache_options.h"
+#include "fs/cache/cache_stats.h"
+#include "fs/cache/flusher.h"
+#include "fs/cache/inode_pages.h"
+#include "io/bio_chain.h"
+#include "io/bio_device.h"
+#include "io/bio_pool.h"
+#include "io/device.h"
+#include "mem/page_pool.h"
+
+namespace chainfs::cache {
+
+inline constexpr uint64_t kBlock = 4096;
+
+class PageCache {
+ public:
+  // dev and bdev are the synchronous and asynchronous faces of one device (a UringDevice is
+  // both; tests pass a MemDevice and a SyncBioDevice over it). Registers the pool's reclaim
+  // hook and starts the flusher. All three must outlive the cache.
+  PageCache(io::Device& dev, io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts = {});
+  // Stops the flusher, writes every dirty page back and waits, frees every page.
+  // REQUIRES: no other call in progress, and no other user of the pool's reclaim hook.
+  ~PageCache();
+  PageCache(const PageCache&) = delete;
+  PageCache& operator=(const PageCache&) = delete;
+
+  // Writes the part of the file range [off, off+len) (buf holds those len bytes) that lies in
+  // logical blocks [lblk, lblk+nblocks), mapped by the caller to physical blocks
+  // [phys, phys+nblocks). fresh: the blocks are newly allocated or unwritten, so what the
+  // write does not cover is zeros and nothing is read from the device; otherwise a block
+  // written in part and not cached is read first. 0 or -errno (a failed read of a partial
+  // block; with write_strategy=sync, a failed device write, after which the blocks are
+  // dropped from the cache).
+  int write(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks, uint64_t off, const char* buf,
+            size_t len, bool fresh);
+
+  // Reads the part of [off, off+len) (into buf, which stands for that range) that lies in the
+  // mapped run [lblk, lblk+nblocks) at [phys, ...). The run may extend past the range asked
+  // for: pass the whole mapped extent clipped to the file's size; readahead stays inside it.
+  // Holes and unwritten extents are the caller's (zeros); they never have cached pages
+  // because invalidate() runs before blocks are freed. 0 or -errno.
+  int read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks, uint64_t off, char* buf, size_t len);
+
+  // Starts writeback of every dirty page of ino. With wait: also waits for all of ino's
+  // writeback (including pages sent earlier by other triggers), writes pages that were
+  // re-dirtied meanwhile, and returns and clears the write error remembered for ino.
+  // Does not flush the device (fsync: this, then the metadata, then Device::flush()).
+  int writeback(uint64_t ino, bool wait, Trigger why = Trigger::kFsync);
+  int fsync(uint64_t ino) { return writeback(ino, true, Trigger::kFsync); }
+  // Every inode's dirty pages through one chain, in device-offset order across files. With
+  // wait, returns the first error of this call (inode errors stay for their fsync).
+  int writeback_all(bool wait, Trigger why = Trigger::kSyncAll);
+
+  // Drops the pages of logical blocks [first, last] (inclusive; dirty ones are discarded),
+  // after waiting for their writeback. Call before the blocks are freed (truncate, punch,
+  // zero range), so no late writeback can land on a block that has a new owner.
+  void invalidate(uint64_t ino, uint64_t first, uint64_t last);
+  // The inode is gone (its blocks are freed): drops all its pages and its state.
+  void forget(uint64_t ino);
+  // The metadata layer moved logical block lblk to new_phys: the cached page (if any)
+  // becomes dirty at its new place, after any writeback to the old place completed.
+  void remap(uint64_t ino, uint64_t lblk, uint64_t new_phys);
+
+  const CacheOptions& options() const { return opts_; }
+  const CacheStats& stats() const { return stats_; }
+  // {"cache": ..., "device": IoStats, "pool": PoolStats, "options": ...}
+  nlohmann::json stats_json();
+  uint64_t dirty_bytes() const { return CacheStats::get(stats_.dirty_pages) * kBlock; }
+  // Largest request of the device, in pages (the streaming writeback run).
+  uint64_t max_request_pages() const { return max_req_pages_; }
+
+  // For tests.
+  struct PageState {
+    bool present = false, dirty = false, writeback = false;
+    uint64_t phys = 0;
+  };
+  PageState page_state(uint64_t ino, uint64_t lblk);
+
+ private:
+  struct WbItem {
+    uint64_t phys;
+    CachePage* page;
+    char* buf;
+  };
+  std::shared_ptr<InodePages> get(uint64_t ino, bool create);
+  std::vector<std::shared_ptr<InodePages>> all_inodes();
+
+  int write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_t b0, uint64_t b1, uint64_t off,
+                  const char* buf, size_t len, bool fresh, std::vector<std::pair<uint64_t, uint64_t>>* stream);
+  int write_through(InodePages& ip, uint64_t phys0, uint64_t b0, uint64_t b1);
+  int read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks);
+  void alloc_pages(size_t n, std::vector<char*>* out);
+  void free_pages(std::vector<char*>& bufs);
+
+  // REQUIRES: ip.mu held.
+  void collect_locked(InodePages& ip, uint64_t first, uint64_t last, bool reclaim, std::vector<WbItem>* out);
+  void drop_page_locked(InodePages& ip, std::map<uint64_t, std::unique_ptr<CachePage>>::iterator it,
+                        std::vector<char*>* to_free);
+  void submit_items(io::BioChain& chain, std::vector<WbItem>& items, Trigger why);
+  // Streaming trigger: writes back the dirty pages of [first, last] without waiting.
+  void writeback_range(InodePages& ip, uint64_t first, uint64_t last, Trigger why);
+  void on_write_end(io::Bio& bio, int status);
+  void wait_idle(InodePages& ip);
+  void after_dirty();
+
+  size_t evict(size_t want);
+  void reclaim(size_t want);
+  bool over_cap() const;
+
+  io::Device& dev_;
+  io::BioDevice& bdev_;
+  mem::PagePool& pool_;
+  const CacheOptions opts_;
+  CacheStats stats_;
+  io::BioPool bio_pool_;
+  uint64_t max_req_pages_ = 1;
+  uint64_t cap_pages_ = 0;     // 0 = no cap
+  uint64_t dirty_limit_ = 0;   // pages
+  uint64_t chunk_ = 1024;      // most pages one call holds before inserting them
+
+  std::mutex table_mu_;  // leaf: only held to find, add or remove an inode
+  std::unordered_map<uint64_t, std::shared_ptr<InodePages>> table_;
+
+  std::mutex all_wb_mu_;  // before any inode's mu; owns all_chain_
+  std::unique_ptr<io::BioChain> all_chain_;
+  std::mutex reclaim_mu_;  // serialises eviction sweeps
+
+  std::unique_ptr<Flusher> flusher_;  // last: stopped first
+};
+
+}  // namespace chainfs::cache
