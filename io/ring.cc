@@ -5,7 +5,11 @@
 namespace chainfs::io {
 
 Ring::~Ring() {
-  if (ready_) io_uring_queue_exit(&ring_);
+  if (!ready_) return;
+  // The ring itself is torn down asynchronously after close; a registered file would keep
+  // its reference (and a block device's O_EXCL claim) until then. Unregistering waits.
+  if (file_registered_) io_uring_unregister_files(&ring_);
+  io_uring_queue_exit(&ring_);
 }
 
 int Ring::init(unsigned entries, unsigned flags) {

@@ -88,6 +88,9 @@ struct LoopDevice {
     if (!dev.empty()) {
       std::string cmd = "losetup -d " + dev;
       if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "warning: %s failed\n", cmd.c_str());
+      // The kernel detaches after the last close, asynchronously: wait (bounded) for it.
+      std::string backing = "/sys/block/" + name() + "/loop/backing_file";
+      for (int i = 0; i < 100 && access(backing.c_str(), F_OK) == 0; ++i) usleep(50000);
     }
   }
   std::string name() const { return dev.substr(5); }
