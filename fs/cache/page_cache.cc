@@ -100,8 +100,9 @@ int PageCache::write(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblock
   std::vector<std::pair<uint64_t, uint64_t>> stream;
   for (uint64_t c = b0; c < b1; c += chunk_) {
     uint64_t c1 = std::min(b1, c + chunk_);
-    int r = write_chunk(*ip, lblk, phys, c, c1, off, buf, len, fresh, &stream);
-    if (r == 0 && opts_.write == WriteStrategy::kSync) r = write_through(*ip, phys + (c - lblk), c, c1);
+    std::vector<CachePage*> through;
+    int r = write_chunk(*ip, lblk, phys, c, c1, off, buf, len, fresh, &stream, &through);
+    if (r == 0 && !through.empty()) r = write_through(*ip, phys + (c - lblk), through);
     if (r < 0) return r;
     for (auto& [first, last] : stream) writeback_range(*ip, first, last, Trigger::kStream);
     stream.clear();
@@ -112,7 +113,7 @@ int PageCache::write(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblock
 
 int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_t b0, uint64_t b1, uint64_t off,
                            const char* buf, size_t len, bool fresh,
-                           std::vector<std::pair<uint64_t, uint64_t>>* stream) {
+                           std::vector<std::pair<uint64_t, uint64_t>>* stream, std::vector<CachePage*>* through) {
   const bool track = opts_.write != WriteStrategy::kSync;
   for (;;) {
     // Pass 1, locked: which blocks need a buffer (not cached, or under writeback and so to be
@@ -199,7 +200,15 @@ int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_
         p->phys = pb;
         std::memcpy(p->data + (lo - b * kBlock), buf + (lo - off), hi - lo);
         p->referenced = true;
-        if (!track) continue;
+        if (!track) {
+          if (!p->writeback) {  // a sync write of this page still in flight keeps its buffer
+            p->writeback = true;
+            p->wb_buf = p->data;
+            ip.writeback.fetch_add(1, std::memory_order_acq_rel);
+            through->push_back(p);
+          }
+          continue;
+        }
         if (!p->dirty) {
           p->dirty = true;
           ++ip.dirty;
@@ -221,27 +230,17 @@ int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_
     }
     free_pages(unused);
     if (!retry) return 0;
+    // Redo the chunk; pages already marked for the write-through are kept as they are.
   }
 }
 
-int PageCache::write_through(InodePages& ip, uint64_t phys0, uint64_t b0, uint64_t b1) {
-  // The pages are marked writeback so reclaim leaves them alone while the device reads them.
+int PageCache::write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages) {
+  // REQUIRES: pages (contiguous from phys0) were marked writeback by write_chunk, so reclaim
+  // leaves them alone while the device reads them.
+  std::sort(pages.begin(), pages.end(), [](CachePage* a, CachePage* b) { return a->lblk < b->lblk; });
   std::vector<struct iovec> iov;
-  std::vector<CachePage*> pages;
-  {
-    std::lock_guard lk(ip.mu);
-    for (uint64_t b = b0; b < b1; ++b) {
-      auto it = ip.pages.find(b);
-      if (it == ip.pages.end()) return -EIO;  // cannot happen: installed by write_chunk under the caller's lock
-      CachePage* p = it->second.get();
-      if (p->writeback) return -EBUSY;        // nor this: sync never leaves pages under writeback
-      p->writeback = true;
-      p->wb_buf = p->data;
-      ip.writeback.fetch_add(1, std::memory_order_acq_rel);
-      iov.push_back({p->data, kBlock});
-      pages.push_back(p);
-    }
-  }
+  iov.reserve(pages.size());
+  for (CachePage* p : pages) iov.push_back({p->wb_buf, kBlock});
   int r = dev_.writev(phys0 * kBlock, iov.data(), static_cast<int>(iov.size()));
   CacheStats::add(stats_.sync_writes);
   std::vector<char*> to_free;
@@ -249,16 +248,14 @@ int PageCache::write_through(InodePages& ip, uint64_t phys0, uint64_t b0, uint64
     std::lock_guard lk(ip.mu);
     for (CachePage* p : pages) {
       p->writeback = false;
+      if (p->wb_buf != p->data) to_free.push_back(p->wb_buf);
       p->wb_buf = nullptr;
       ip.writeback.fetch_sub(1, std::memory_order_acq_rel);
     }
     if (r < 0) {
       // The device does not hold this data: do not let the cache pretend it does.
       CacheStats::add(stats_.write_errors, pages.size());
-      for (uint64_t b = b0; b < b1; ++b) {
-        auto it = ip.pages.find(b);
-        if (it != ip.pages.end()) drop_page_locked(ip, it, &to_free);
-      }
+      for (CachePage* p : pages) drop_page_locked(ip, ip.pages.find(p->lblk), &to_free);
     }
   }
   free_pages(to_free);

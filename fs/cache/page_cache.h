@@ -122,8 +122,9 @@ class PageCache {
   std::vector<std::shared_ptr<InodePages>> all_inodes();
 
   int write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_t b0, uint64_t b1, uint64_t off,
-                  const char* buf, size_t len, bool fresh, std::vector<std::pair<uint64_t, uint64_t>>* stream);
-  int write_through(InodePages& ip, uint64_t phys0, uint64_t b0, uint64_t b1);
+                  const char* buf, size_t len, bool fresh, std::vector<std::pair<uint64_t, uint64_t>>* stream,
+                  std::vector<CachePage*>* through);
+  int write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages);
   int read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks);
   void alloc_pages(size_t n, std::vector<char*>* out);
   void free_pages(std::vector<char*>& bufs);
