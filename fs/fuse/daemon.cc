@@ -87,6 +87,9 @@ int serve(CommandLine& cl, const std::string& mnt) {
     if (int e = daemonizer.start(); e < 0) return fail(std::string("cannot fork: ") + std::strerror(-e));
   }
 
+  // Before any thread starts (the filesystem may start some when mounted), so that only
+  // the remount listener ever receives SIGUSR1.
+  block_control_signal();
   std::unique_ptr<io::SyncDevice> dev;
   if (int e = open_device(cl, &dev); e < 0) return fail(device_error(cl.device, e));
   std::string message;
@@ -130,7 +133,6 @@ int serve(CommandLine& cl, const std::string& mnt) {
   std::unique_ptr<PidFile> pid_file;
   if (entry) pid_file = std::make_unique<PidFile>(entry->dev);
   else spdlog::warn("{} not found in mountinfo; remount will not reach this daemon", mnt);
-  block_control_signal();  // before any thread starts, so only the listener gets SIGUSR1
 
   daemonizer.success();
   if (!cl.foreground) log_to_syslog(cl.program, cl.debug);

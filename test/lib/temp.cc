@@ -1,0 +1,39 @@
+#include "test/lib/temp.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace chainfs::test {
+
+std::string scratch_dir() {
+  const char* env = std::getenv("CHAINFS_TEST_DIR");
+  return env && *env ? env : "/var/tmp";
+}
+
+TempImage::TempImage(uint64_t size_bytes) {
+  std::string tmpl = scratch_dir() + "/chainfs-test-XXXXXX.img";
+  int fd = mkstemps(tmpl.data(), 4);
+  if (fd < 0) throw std::runtime_error("cannot create an image file in " + scratch_dir());
+  path_ = tmpl;
+  if (ftruncate(fd, static_cast<off_t>(size_bytes)) != 0) {
+    close(fd);
+    unlink(path_.c_str());
+    throw std::runtime_error("cannot size " + path_);
+  }
+  close(fd);
+}
+
+TempImage::~TempImage() { unlink(path_.c_str()); }
+
+TempDir::TempDir() {
+  std::string tmpl = scratch_dir() + "/chainfs-mnt-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a directory in " + scratch_dir());
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() { rmdir(path_.c_str()); }
+
+}  // namespace chainfs::test
