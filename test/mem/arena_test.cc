@@ -2,7 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <cstring>
 #include <vector>
 
@@ -60,4 +64,28 @@ TEST_CASE("arena: take_run finds the lowest run that is long enough, across bitm
   CHECK(a->take_run(11) == nullptr);
   CHECK(a->take_run(10) == a->base() + 200 * kPageSize);
   CHECK(a->free_count() == 0);
+}
+
+TEST_CASE("arena: the mapping carries the huge page advice (VmFlags hg in smaps)") {
+  auto a = Arena::map(4 * kHugePageSize);
+  REQUIRE(a);
+  std::memset(a->base(), 1, kPageSize);
+  std::ifstream smaps("/proc/self/smaps");
+  REQUIRE(smaps);
+  auto base = reinterpret_cast<uintptr_t>(a->base());
+  std::string line;
+  bool in_vma = false, found = false;
+  while (std::getline(smaps, line)) {
+    uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR " ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      in_vma = lo <= base && base < hi;
+      if (in_vma) CHECK(hi - lo >= 4 * kHugePageSize);
+      continue;
+    }
+    if (in_vma && line.rfind("VmFlags:", 0) == 0) {
+      found = true;
+      CHECK(line.find(" hg") != std::string::npos);
+    }
+  }
+  CHECK(found);
 }

@@ -6,6 +6,7 @@
 // posix_memalign, single pages, 2 threads) and gang64_speedup (one 64-page gang alloc+free over
 // 64 posix_memalign calls and frees). Speed targets are printed, never asserted.
 //   pool_bench [--seconds S] [--reps N] [--gang-pages N] [--json]
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -172,6 +174,69 @@ double cross_thread(Allocator a, double seconds) {
   return static_cast<double>(freed) / elapsed / 1e6;
 }
 
+// Physical layout of 1 MiB buffers, read from /proc/self/pagemap (needs root for the frame
+// numbers): how many physically contiguous runs one buffer is made of, and how many segments
+// the block layer would count (runs split at 64 KiB, a loop device's max_segment_size; a
+// loop device takes 128 segments per request). nullopt when frame numbers are hidden.
+struct Layout {
+  double runs_per_mib = 0;
+  double segments_per_mib = 0;
+};
+
+std::optional<Layout> physical_layout(PagePool* pool) {
+  constexpr size_t kBuffers = 32, kMib = size_t{1} << 20, kMaxSegment = 64 << 10;
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::vector<chainfs::mem::CompoundBuffer> compounds;
+  std::vector<std::vector<void*>> plain;  // posix_memalign pages when pool is null
+  std::vector<std::vector<void*>> buffers;
+  for (size_t b = 0; b < kBuffers; ++b) {
+    std::vector<void*> pages;
+    if (pool) {
+      compounds.push_back(pool->alloc_compound(kMib));
+      for (size_t i = 0; i < compounds.back().page_count(); ++i) pages.push_back(compounds.back().page(i));
+    } else {
+      Allocator a;
+      for (size_t i = 0; i < kMib / kPageSize; ++i) pages.push_back(a.alloc());
+      plain.push_back(pages);
+    }
+    for (void* p : pages) static_cast<char*>(p)[0] = 1;  // fault the pages in
+    buffers.push_back(std::move(pages));
+  }
+  std::optional<Layout> out = Layout{};
+  uint64_t runs = 0, segments = 0;
+  for (auto& pages : buffers) {
+    uint64_t prev = 0, run_bytes = 0;
+    for (size_t i = 0; i < pages.size(); ++i) {
+      uint64_t entry = 0;
+      off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(pages[i]) / kPageSize * sizeof entry);
+      if (pread(fd, &entry, sizeof entry, off) != sizeof entry) entry = 0;
+      uint64_t pfn = entry & ((uint64_t{1} << 55) - 1);
+      if (pfn == 0) out.reset();
+      bool follows = i > 0 && pfn == prev + 1;
+      if (!follows) {
+        ++runs;
+        ++segments;
+        run_bytes = 0;
+      } else if (run_bytes + kPageSize > kMaxSegment) {
+        ++segments;
+        run_bytes = 0;
+      }
+      run_bytes += kPageSize;
+      prev = pfn;
+    }
+  }
+  close(fd);
+  for (auto& pages : plain) {
+    for (void* p : pages) std::free(p);
+  }
+  if (out) {
+    out->runs_per_mib = static_cast<double>(runs) / kBuffers;
+    out->segments_per_mib = static_cast<double>(segments) / kBuffers;
+  }
+  return out;
+}
+
 struct Row {
   std::string allocator;
   std::string bench;
@@ -228,6 +293,8 @@ int main(int argc, char** argv) {
     measure("gang64", 2, [&] { return run_threads(2, seconds, [&](auto& stop) { return gang_loop(a, stop); }); });
   }
   if (progress) fmt::print(stderr, "\r{:40}\r", "");
+  std::vector<std::optional<Layout>> layouts;
+  for (auto& c : candidates) layouts.push_back(physical_layout(c.pool.get()));
 
   auto find = [&](const std::string& alloc, const std::string& bench, int threads) {
     for (const Row& r : rows)
@@ -252,6 +319,11 @@ int main(int argc, char** argv) {
     j["gang64_speedup"] = gang64_speedup;
     j["single_2t_speedup_target"] = kSingle2tTarget;
     j["gang64_speedup_target"] = kGang64Target;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      nlohmann::json l;  // null when the frame numbers are hidden (not root)
+      if (layouts[i]) l = {{"runs_per_mib", layouts[i]->runs_per_mib}, {"segments_per_mib", layouts[i]->segments_per_mib}};
+      j["physical_layout_1mib"][candidates[i].name] = l;
+    }
     for (auto& c : candidates) {
       if (!c.pool) continue;
       nlohmann::json s;
@@ -264,13 +336,16 @@ int main(int argc, char** argv) {
 
   fmt::print("alloc+free throughput, million pages/s (median of {} x {:.2f} s; {} hardware threads)\n", reps, seconds,
              std::thread::hardware_concurrency());
-  fmt::print("{:<16} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "allocator", "single 1t", "single 2t", "cross 2t",
-             "gang64 1t", "gang64 2t");
-  for (auto& c : candidates) {
-    fmt::print("{:<16} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", c.name, find(c.name, "single", 1),
-               find(c.name, "single", 2), find(c.name, "cross", 2), find(c.name, "gang64", 1),
-               find(c.name, "gang64", 2));
+  fmt::print("{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>14}\n", "allocator", "single 1t", "single 2t", "cross 2t",
+             "gang64 1t", "gang64 2t", "1MiB runs/segs");
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const std::string& name = candidates[i].name;
+    std::string layout = layouts[i] ? fmt::format("{:.1f}/{:.1f}", layouts[i]->runs_per_mib, layouts[i]->segments_per_mib)
+                                    : std::string("n/a");
+    fmt::print("{:<16} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f} {:>14}\n", name, find(name, "single", 1),
+               find(name, "single", 2), find(name, "cross", 2), find(name, "gang64", 1), find(name, "gang64", 2), layout);
   }
+  fmt::print("1MiB runs/segs: physically contiguous runs and block-layer segments (64 KiB max) of a 1 MiB buffer\n");
   fmt::print("single_2t_speedup (gang / posix_memalign, single pages, 2 threads): {:.1f} (target >= {:.0f})\n",
              single_2t_speedup, kSingle2tTarget);
   fmt::print("gang64_speedup (one 64-page gang / 64 posix_memalign, 1 thread):    {:.1f} (target >= {:.0f})\n",
