@@ -360,6 +360,7 @@ PoolStats GangPool::stats() const {
     cached += c->size();
   }
   s.arenas = depot_.arena_count();
+  s.bad_frees = depot_.bad_frees();
   s.pages_mapped = depot_.mapped_pages();
   s.pages_cached = cached;
   s.pages_in_use = lent_ > cached ? lent_ - cached : 0;

@@ -7,7 +7,8 @@
 // Allocation never fails: under the byte cap it calls the reclaim hook and waits.
 //
 // Every page, however it was allocated, may be freed with free_page() or free_gang() on any
-// thread. All methods are thread-safe. Destroy the pool only when no thread uses it any more;
+// thread. Frees of foreign pointers and double frees are ignored and counted (bad_frees) when
+// they reach the depot; a page freed twice into a thread cache is not detected. All methods are thread-safe. Destroy the pool only when no thread uses it any more;
 // threads that used it may still be alive (their caches are discarded) or already gone (their
 // caches went back to the depot at thread exit).
 #include <cstddef>
@@ -25,7 +26,8 @@ namespace chainfs::mem {
 // Called by an allocating thread when the cap is reached, with no pool lock held, asking for
 // `pages_wanted` pages to be freed (write back, evict clean pages). It may free pages to the
 // pool (from any thread) and may allocate; an allocation inside the hook that would wait does
-// not call the hook again. Called again every few milliseconds while the allocation waits.
+// not call the hook again. Called again every few milliseconds while the allocation waits,
+// and possibly by several waiting threads at once.
 using ReclaimHook = std::function<void(size_t pages_wanted)>;
 
 class PagePool {

@@ -21,6 +21,7 @@ struct PoolStats {
   uint64_t pages_in_use = 0;         // pages held by users (approximate while threads run)
   uint64_t pages_cached = 0;         // pages parked in thread caches (approximate)
   uint64_t byte_cap = 0;             // the cap (0 = none)
+  uint64_t bad_frees = 0;            // frees of pages not taken from the pool, or freed twice (ignored)
 
   // Calls f(name, value) for every field, so that callers can print them without listing them.
   template <class F>
@@ -41,6 +42,7 @@ struct PoolStats {
     f("pages_in_use", pages_in_use);
     f("pages_cached", pages_cached);
     f("byte_cap", byte_cap);
+    f("bad_frees", bad_frees);
   }
 };
 
