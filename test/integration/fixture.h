@@ -35,7 +35,10 @@ class TestFs {
   // flushing: the new one waits for the device).
   void cycle(const std::string& opts = "");
   // Hands an external mount (made by mount(8)) to this fixture's cleanup.
-  void adopt_mount() { mount_ = std::make_unique<Mount>(Mount::Adopt{}, dir_.path()); }
+  void adopt_mount() {
+    if (mount_) mount_->disown();  // that one is gone already; do not unmount the new one
+    mount_ = std::make_unique<Mount>(Mount::Adopt{}, dir_.path());
+  }
 
  private:
   TempImage image_;
