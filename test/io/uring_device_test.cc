@@ -243,3 +243,56 @@ TEST_CASE("many threads share one device") {
   CHECK(bad.load() == 0);
   CHECK(dev->stats().snapshot().completions == 4 * 32 * 2);
 }
+
+TEST_CASE("requests beyond the ring size wait for free slots: in flight stays bounded") {
+  for (CompletionMode m : kModes) {
+    CAPTURE(io::to_string(m));
+    test::TempImage img(4 << 20);
+    io::UringOptions uo = with_mode(m);
+    uo.queue_depth = 4;
+    auto dev = open_dev(img.path, uo);
+    test::Mapping buf(64 * 4096);
+    test::fill_pattern(buf.data, 0, 64 * 4096, 23);
+    std::vector<Bio> bios(64);
+    std::vector<Bio*> ptrs;
+    std::atomic<int> done{0};
+    for (int i = 0; i < 64; ++i) {
+      bios[i].reset(BioOp::kWrite, uint64_t(i) * 4096);
+      bios[i].add_segment(buf.data + i * 4096, 4096);
+      bios[i].push_end_io([&](Bio&, int st) {
+        CHECK(st == 0);
+        done.fetch_add(1, std::memory_order_release);
+      });
+      ptrs.push_back(&bios[i]);
+    }
+    dev->submit(ptrs.data(), ptrs.size());  // one call, 16 times the ring
+    dev->wait_until([&] { return done.load(std::memory_order_acquire) == 64; });
+    auto s = dev->stats().snapshot();
+    CHECK(s.in_flight_hwm <= 4);
+    CHECK(s.write_submissions == 64);
+    mem::AlignedBuffer back(64 * 4096);
+    REQUIRE(dev->read(0, back.data(), back.size()) == 0);
+    CHECK(test::check_pattern(back.data(), 0, back.size(), 23));
+  }
+}
+
+TEST_CASE("a short transfer is continued where it stopped; nothing more to transfer is EIO") {
+  // A buffered image file: a read that crosses the end of the file comes back short, the
+  // rest is resubmitted and then transfers nothing.
+  test::TempImage img(1 << 20);
+  io::OpenOptions oo;
+  oo.direct = false;
+  std::unique_ptr<io::UringDevice> dev;
+  REQUIRE(io::UringDevice::open(img.path, oo, {}, &dev) == 0);
+  mem::AlignedBuffer buf(8192);
+  Bio b;
+  b.reset(BioOp::kRead, (1 << 20) - 4096);
+  b.add_segment(buf.data(), 4096);
+  b.add_segment(buf.data() + 4096, 4096);
+  std::atomic<int> status{1};
+  b.push_end_io([&](Bio&, int st) { status.store(st, std::memory_order_release); });
+  dev->submit(b);
+  dev->wait_until([&] { return status.load(std::memory_order_acquire) != 1; });
+  CHECK(status.load() == -EIO);
+  CHECK(dev->stats().snapshot().resubmits == 1);
+}
