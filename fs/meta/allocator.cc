@@ -192,6 +192,21 @@ void BlockAllocator::release(const std::vector<uint64_t>& blocks) {
   for (uint64_t b : blocks) mark_free_locked(b, 1);
 }
 
+bool BlockAllocator::has_dirty() const {
+  std::lock_guard g(mu_);
+  return !dirty_.empty();
+}
+
+bool BlockAllocator::has_pending() const {
+  std::lock_guard g(mu_);
+  return !pending_.empty();
+}
+
+bool InodeAllocator::has_dirty() const {
+  std::lock_guard g(mu_);
+  return !dirty_.empty();
+}
+
 uint64_t BlockAllocator::free_blocks() const {
   std::lock_guard g(mu_);
   return free_count_ + pending_.size();

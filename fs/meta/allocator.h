@@ -53,6 +53,8 @@ class BlockAllocator {
   std::vector<uint64_t> take_pending();
   void release(const std::vector<uint64_t>& blocks);
 
+  bool has_dirty() const;
+  bool has_pending() const;
   uint64_t free_blocks() const;
   uint64_t available_blocks() const;  // free minus reserved
   // Encodes the changed bitmap blocks into the cache.
@@ -84,6 +86,7 @@ class InodeAllocator {
   void free(uint64_t ino);
   bool in_use(uint64_t ino) const;
   uint64_t free_inodes() const;
+  bool has_dirty() const;
   uint64_t inode_count() const { return count_; }
   void write_back(BlockCache& cache);
 

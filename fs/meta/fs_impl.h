@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "fs/meta/filesystem.h"
 #include "fs/meta/inode.h"
@@ -101,6 +102,8 @@ class FilesystemImpl final : public Filesystem {
 
   std::mutex rename_mu_;
   std::mutex sync_mu_;
+  uint32_t state_written_ = 0;          // guarded by sync_mu_
+  std::vector<Ino> written_orphans_;    // guarded by sync_mu_
   std::mutex map_mu_;
   std::unordered_map<Ino, InodeRef> map_;
   std::mutex orphan_mu_;

@@ -134,9 +134,9 @@ void FilesystemImpl::flusher_loop() {
     flusher_cv_.wait_for(l, std::chrono::seconds(std::max(1u, opts_.flush_interval_s)));
     if (stop_flusher_) break;
     l.unlock();
-    if (!read_only_) {
+    {
       std::lock_guard g(sync_mu_);
-      int r = write_back(false);
+      int r = read_only_ ? 0 : write_back(false);
       if (r < 0) spdlog::error("chainfs: periodic write-back failed: {}", std::strerror(-r));
     }
     l.lock();
@@ -160,6 +160,10 @@ int FilesystemImpl::write_back(bool clean_state) {
   std::unordered_map<Ino, Ino> next_orphan;
   for (size_t i = 0; i < orphan_list.size(); ++i)
     next_orphan[orphan_list[i]] = i + 1 < orphan_list.size() ? orphan_list[i + 1] : 0;
+  uint32_t want_state = clean_state ? format::kStateClean : format::kStateMounted;
+  if (todo.empty() && !vol_.balloc.has_dirty() && !vol_.ialloc.has_dirty() && !vol_.balloc.has_pending() &&
+      vol_.cache.dirty_count() == 0 && orphan_list == written_orphans_ && state_written_ == want_state)
+    return 0;  // nothing changed since the last write-back
   for (Ino o : orphan_list) {
     auto in = get(o);
     if (in) todo.push_back(*in);
@@ -195,6 +199,10 @@ int FilesystemImpl::write_back(bool clean_state) {
   if (r < 0 && !first_err) first_err = r;
   r = vol_.dev().flush();
   if (r < 0 && !first_err) first_err = r;
+  if (first_err == 0) {
+    state_written_ = want_state;
+    written_orphans_ = orphan_list;
+  }
   if (first_err == 0)
     vol_.balloc.release(pending);
   else
@@ -215,8 +223,8 @@ int FilesystemImpl::write_back(bool clean_state) {
 }
 
 int FilesystemImpl::sync() {
-  if (read_only_) return 0;
   std::lock_guard g(sync_mu_);
+  if (read_only_) return 0;
   return write_back(false);
 }
 
@@ -224,7 +232,10 @@ int FilesystemImpl::set_read_only(bool ro) {
   std::lock_guard g(sync_mu_);
   if (ro == read_only_) return 0;
   if (ro) {
+    // Twice: metadata blocks freed before the first pass become free in the bitmap only
+    // after it (see BlockAllocator::free_deferred).
     int r = write_back(true);
+    if (r == 0) r = write_back(true);
     if (r < 0) return r;
     read_only_ = true;
     return 0;
@@ -254,7 +265,8 @@ int FilesystemImpl::unmount() {
     if (!in->freed && in->disk.nlink == 0) free_inode_locked(*in);
   }
   std::lock_guard g(sync_mu_);
-  return write_back(true);
+  int r = write_back(true);
+  return r < 0 ? r : write_back(true);  // twice: see set_read_only()
 }
 
 Result<FsStat> FilesystemImpl::statfs() {

@@ -318,3 +318,26 @@ TEST_CASE("unmount then mount preserves everything byte for byte") {
   m.fs.reset();
   CHECK(m.dev.bytes() == image);
 }
+
+TEST_CASE("no leaks: deleting everything returns the free counts of a fresh mkfs") {
+  MemFs m;
+  auto fresh = m->statfs();
+  fs::Ino d = m->mkdir(root, kRootIno, "d", 0755)->ino;
+  std::vector<std::pair<std::string, fs::Ino>> made;
+  for (int i = 0; i < 400; ++i) {
+    std::string name = "f" + std::to_string(i);
+    fs::Ino f = mkfile(m, name, d);
+    made.emplace_back(name, f);
+    for (int k = 0; k < 20; k += 2) REQUIRE(m->write(f, uint64_t(k + i % 3) * 4096, "abc", 3).ok());
+    if (i % 10 == 0) REQUIRE(m->setxattr(f, "user.x", std::string(9000, 'x'), 0) == 0);
+  }
+  REQUIRE(m->symlink(root, d, "long", std::string(1000, 'l')).ok());
+  m.remount();
+  for (auto& [name, ino] : made) REQUIRE(m->unlink(d, name) == 0);
+  REQUIRE(m->unlink(d, "long") == 0);
+  REQUIRE(m->rmdir(kRootIno, "d") == 0);
+  m.remount();
+  auto after = m->statfs();
+  CHECK(after->blocks_free == fresh->blocks_free);
+  CHECK(after->files_free == fresh->files_free);
+}
