@@ -29,7 +29,7 @@ class BTree {
   // persists it after every mutating call.
   uint64_t root() const { return root_; }
 
-  // 0 and the value, -ENOENT, or -errno.
+  // 0 and the value, -ENOENT, or -errno. value may be null (existence test).
   int lookup(uint64_t key, std::string* value);
   // Inserts key; -EEXIST when present and !replace. -E2BIG when value > kMaxValue.
   // On -ENOSPC the tree is unchanged.
@@ -37,6 +37,7 @@ class BTree {
   // 0, -ENOENT, or -errno.
   int remove(uint64_t key);
   // Calls fn(key, value) in key order for keys >= start until fn returns false.
+  // The value view is valid during the call only; fn must not modify the tree.
   int scan(uint64_t start, const std::function<bool(uint64_t, std::string_view)>& fn);
   // Frees every block of the tree; root() becomes 0.
   int destroy();

@@ -134,3 +134,18 @@ TEST_CASE("a failed write of a new block leaves the tree unchanged") {
   // (writes are whole blocks), so contents are unchanged.
   expect_matches(t, m);
 }
+
+TEST_CASE("the first insert into an empty tree fails cleanly") {
+  MemStore s;
+  BTree t(s, 0, 24);
+  s.fail_allocs_after = 0;
+  CHECK(t.insert(1, "a", false) == -ENOSPC);
+  CHECK(t.root() == 0);
+  CHECK(s.in_use == 0);
+  s.fail_writes_after = 0;
+  CHECK(t.insert(1, "a", false) == -EIO);
+  CHECK(t.root() == 0);
+  CHECK(s.in_use == 0);
+  CHECK(t.insert(1, "a", false) == 0);
+  CHECK(t.lookup(1, nullptr) == 0);
+}
