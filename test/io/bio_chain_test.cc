@@ -55,7 +55,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("contiguous pages merge into one request; physically contiguous ones into one segment") {
+TEST_CASE("contiguous pages merge into one request, physically contiguous ones into one segment") {
   Rig rig(limits(1024, 128));
   test::Mapping buf(32 * 4096);
   test::fill_pattern(buf.data, 1 << 20, 32 * 4096, 1);

@@ -136,7 +136,7 @@ TEST_CASE("split at max_segments and at a boundary") {
   }
 }
 
-TEST_CASE("a split write reaches the device whole; an error in one child reaches the parent once") {
+TEST_CASE("a split write reaches the device whole, an error in one child reaches the parent once") {
   io::QueueLimits l;
   l.logical_block_size = 512;
   l.max_sectors_kb = 16;

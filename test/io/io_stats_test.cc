@@ -24,7 +24,7 @@ TEST_CASE("latency histogram buckets are ordered and percentiles are within a bu
   CHECK(h.max() == 1000000);
 }
 
-TEST_CASE("IoStats counts and averages; JSON has the fields") {
+TEST_CASE("IoStats counts and averages, JSON has the fields") {
   io::IoStats s;
   s.on_submit(io::BioOp::kWrite, 1 << 20, 16, 1);
   s.on_submit(io::BioOp::kWrite, 512 << 10, 8, 3);

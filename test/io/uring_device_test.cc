@@ -276,7 +276,7 @@ TEST_CASE("requests beyond the ring size wait for free slots: in flight stays bo
   }
 }
 
-TEST_CASE("a short transfer is continued where it stopped; nothing more to transfer is EIO") {
+TEST_CASE("a short transfer is continued where it stopped, nothing more to transfer is EIO") {
   // A buffered image file: a read that crosses the end of the file comes back short, the
   // rest is resubmitted and then transfers nothing.
   test::TempImage img(1 << 20);
