@@ -23,7 +23,7 @@ unsigned root_level(MemStore& s, BTree& t) {
 
 }  // namespace
 
-TEST_CASE("empty tree") {
+TEST_CASE("btree: empty tree") {
   MemStore s;
   BTree t(s, 0, 7);
   std::string v;
@@ -38,7 +38,7 @@ TEST_CASE("empty tree") {
   CHECK(s.in_use == 0);
 }
 
-TEST_CASE("insert, lookup, replace, remove one key") {
+TEST_CASE("btree: insert lookup replace and remove one key") {
   MemStore s;
   BTree t(s, 0, 7);
   CHECK(t.insert(42, "hello", false) == 0);
@@ -70,7 +70,7 @@ TEST_CASE("insert, lookup, replace, remove one key") {
   CHECK(s.in_use == 0);
 }
 
-TEST_CASE("value size limits") {
+TEST_CASE("btree: value size limits") {
   MemStore s;
   BTree t(s, 0, 7);
   CHECK(t.insert(1, std::string(kMaxValue + 1, 'x'), false) == -E2BIG);
@@ -105,7 +105,7 @@ TEST_CASE("value size limits") {
 
 // Random operations against std::map, with a structural check after every batch and a
 // leak check (blocks in use == blocks reachable) throughout.
-TEST_CASE("randomized operations match a std::map model") {
+TEST_CASE("btree: randomized operations match a std::map model") {
   struct Config {
     uint64_t seed;
     uint64_t key_space;  // 0 = full 64-bit keys
@@ -179,7 +179,7 @@ TEST_CASE("randomized operations match a std::map model") {
   }
 }
 
-TEST_CASE("scan from arbitrary starts, with early stop") {
+TEST_CASE("btree: scan from arbitrary starts with early stop") {
   MemStore s;
   BTree t(s, 0, 9);
   Model m;
@@ -211,7 +211,7 @@ TEST_CASE("scan from arbitrary starts, with early stop") {
   }
 }
 
-TEST_CASE("remove everything in several orders leaves root 0 and no blocks") {
+TEST_CASE("btree: remove everything in several orders leaves root 0 and no blocks") {
   for (int order = 0; order < 3; ++order) {
     CAPTURE(order);
     MemStore s;
@@ -244,7 +244,7 @@ TEST_CASE("remove everything in several orders leaves root 0 and no blocks") {
   }
 }
 
-TEST_CASE("sequential appends fill leaves densely") {
+TEST_CASE("btree: sequential appends fill leaves densely") {
   MemStore s;
   BTree t(s, 0, 12);
   const uint64_t n = 50000;
@@ -262,7 +262,7 @@ TEST_CASE("sequential appends fill leaves densely") {
   CHECK(s.bad_frees == 0);
 }
 
-TEST_CASE("destroy frees every block") {
+TEST_CASE("btree: destroy frees every block") {
   MemStore s;
   BTree a(s, 0, 1), b(s, 0, 2);
   for (uint64_t k = 0; k < 20000; ++k) {
@@ -284,7 +284,7 @@ TEST_CASE("destroy frees every block") {
   CHECK(v == "again");
 }
 
-TEST_CASE("reopening a tree from its root block sees the same contents") {
+TEST_CASE("btree: reopening a tree from its root block sees the same contents") {
   MemStore s;
   Model m;
   uint64_t root = 0;

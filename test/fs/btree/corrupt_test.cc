@@ -76,7 +76,7 @@ bool in(int rc, std::initializer_list<int> allowed) {
 
 }  // namespace
 
-TEST_CASE("every bit flip in a node fails its checksum") {
+TEST_CASE("btree: every bit flip in a node fails its checksum") {
   Fixture f;
   std::mt19937_64 rng(3);
   for (uint64_t b : {f.t.root(), f.internal, f.leaf}) {
@@ -99,7 +99,7 @@ TEST_CASE("every bit flip in a node fails its checksum") {
 }
 
 // Each corruption below keeps a valid checksum, so only the structural checks can catch it.
-TEST_CASE("structural corruptions with a valid checksum") {
+TEST_CASE("btree: structural corruptions with a valid checksum") {
   Fixture f;
   struct Case {
     const char* name;
@@ -208,7 +208,7 @@ TEST_CASE("structural corruptions with a valid checksum") {
   expect_matches(f.t, f.m);
 }
 
-TEST_CASE("a block swapped in from another tree is detected by its tag") {
+TEST_CASE("btree: a block swapped in from another tree is detected by its tag") {
   Fixture f;
   std::vector<uint64_t> ob = tree_blocks(f.other);
   // Same level, same position: only the tag tells them apart.
@@ -239,7 +239,7 @@ TEST_CASE("a block swapped in from another tree is detected by its tag") {
 // Random damage to random nodes, then every operation. With the checksum left stale the
 // damage must be reported; with it recomputed, the operations must still return an
 // errno-shaped answer and touch no memory they should not (ASan).
-TEST_CASE("fuzz: random corruption of random nodes") {
+TEST_CASE("btree: fuzz: random corruption of random nodes") {
   Fixture f;
   std::mt19937_64 rng(2024);
   const std::vector<uint64_t> keys = [&] {

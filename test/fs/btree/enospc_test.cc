@@ -13,7 +13,7 @@
 using namespace chainfs::btree;
 using namespace chainfs::btree::test;
 
-TEST_CASE("ENOSPC at every allocation of a split leaves the tree unchanged") {
+TEST_CASE("btree: ENOSPC at every allocation of a split leaves the tree unchanged") {
   MemStore s;
   BTree t(s, 0, 21);
   Model m;
@@ -59,7 +59,7 @@ TEST_CASE("ENOSPC at every allocation of a split leaves the tree unchanged") {
   CHECK(s.bad_frees == 0);
 }
 
-TEST_CASE("ENOSPC when the root must grow: all three blocks or none") {
+TEST_CASE("btree: ENOSPC when the root must grow: all three blocks or none") {
   MemStore s;
   BTree t(s, 0, 22);
   Model m;
@@ -106,7 +106,7 @@ TEST_CASE("ENOSPC when the root must grow: all three blocks or none") {
   expect_matches(t, m);
 }
 
-TEST_CASE("a failed write of a new block leaves the tree unchanged") {
+TEST_CASE("btree: a failed write of a new block leaves the tree unchanged") {
   MemStore s;
   BTree t(s, 0, 23);
   Model m;
@@ -135,7 +135,7 @@ TEST_CASE("a failed write of a new block leaves the tree unchanged") {
   expect_matches(t, m);
 }
 
-TEST_CASE("the first insert into an empty tree fails cleanly") {
+TEST_CASE("btree: the first insert into an empty tree fails cleanly") {
   MemStore s;
   BTree t(s, 0, 24);
   s.fail_allocs_after = 0;

@@ -31,7 +31,7 @@ struct Timer {
 
 }  // namespace
 
-TEST_CASE("timings: 100,000 random inserts and lookups with 40-byte values") {
+TEST_CASE("btree: timings: 100000 random inserts and lookups with 40-byte values") {
   const int n = 100000;
   MemStore s;
   BTree t(s, 0, 31);
@@ -68,7 +68,7 @@ TEST_CASE("timings: 100,000 random inserts and lookups with 40-byte values") {
                    << remove_ms);
 }
 
-TEST_CASE("timings: 100,000 sequential appends (extent-map pattern)") {
+TEST_CASE("btree: timings: 100000 sequential appends (extent-map pattern)") {
   const uint64_t n = 100000;
   MemStore s;
   BTree t(s, 0, 32);
