@@ -209,13 +209,16 @@ void GangPool::flush_thread_cache() noexcept {
 
 void GangPool::retire(ThreadCache* c) noexcept {
   std::lock_guard lock(mu_);
-  put_locked(std::span<void* const>(c->slots.get(), c->size()));
-  c->set_size(0);
+  if (c->size()) {
+    put_locked(std::span<void* const>(c->slots.get(), c->size()));
+    c->set_size(0);
+    c->drains.add();
+  }
   counted_.allocs += c->allocs.get();
   counted_.frees += c->frees.get();
   counted_.thread_hits += c->hits.get();
   counted_.refills += c->refills.get();
-  counted_.drains += c->drains.get() + 1;
+  counted_.drains += c->drains.get();
   std::erase(caches_, c);
   slack_ -= c->capacity;
 }
