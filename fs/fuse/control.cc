@@ -184,7 +184,9 @@ int remount(const CommandLine& cl) {
   if (!e || e->fstype.rfind("fuse", 0) != 0) return fail("cannot remount " + cl.mountpoint + ": not a chainfs mount");
   std::string pid_text = read_file(path_for(e->dev, ".pid"));
   pid_t pid = static_cast<pid_t>(std::atol(pid_text.c_str()));
-  if (pid <= 0 || kill(pid, 0) != 0)
+  // The pid must still be a chainfs process: never signal whatever reused a stale pid.
+  std::string comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+  if (pid <= 0 || kill(pid, 0) != 0 || comm.rfind("chainfs", 0) != 0)
     return fail("cannot remount " + cl.mountpoint + ": no running chainfs daemon found for it");
 
   unsigned long flags = current_flags(*e);

@@ -140,6 +140,21 @@ TEST_CASE("remount ro -> rw -> ro through the daemon's own -o remount") {
   CHECK(r.status == 32);
 }
 
+TEST_CASE("mounted -o ro, then remount,rw; max_read= as mount.fuse3 passes it") {
+  TestFs fs(64 << 20, "", false);
+  fs.mount("ro,max_read=131072");
+  CHECK(write_file(fs.p("f"), "x") == EROFS);
+  auto r = run({daemon_bin(), fs.dev(), fs.mnt(), "-o", "remount,rw"});
+  CHECK(r.status == 0);
+  CHECK(r.err == "");
+  std::string data = pattern(1 << 20, 2);
+  CHECK(write_file(fs.p("f"), data) == 0);
+  CHECK(read_file(fs.p("f")) == data);  // reads in requests of at most 128 KiB
+  REQUIRE(fs.unmount());
+  fs.mount();
+  CHECK(read_file(fs.p("f")) == data);
+}
+
 TEST_CASE("mount -t fuse.chainfs, remount and an fstab line, through mount.fuse3") {
   REQUIRE_MESSAGE(installed_is_current(),
                   "/usr/local/sbin/chainfs must be this build's daemon (scripts/build.sh installs it)");
