@@ -362,9 +362,9 @@ void Checker::check_block_bitmap() {
   if (more_set) problem(fmt::format("block bitmap: {} more runs in use but marked free", more_set), Fix::kBitmapSet);
   if (more_clear) problem(fmt::format("block bitmap: {} more runs of leaked blocks", more_clear), Fix::kBitmapClear);
   if (unowned)
-    problem(fmt::format("block bitmap: {} blocks marked in use are owned by nothing found (some may belong to "
+    problem(fmt::format("block bitmap: {} block{} marked in use {} owned by nothing found (some may belong to "
                         "the damaged objects above)",
-                        unowned));
+                        unowned, unowned == 1 ? "" : "s", unowned == 1 ? "is" : "are"));
 }
 
 void Checker::check_free_counts() {

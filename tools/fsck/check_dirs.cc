@@ -75,7 +75,7 @@ void Checker::check_directory(uint64_t ino, InodeInfo& info) {
   if (r < 0) {
     if (!store.last_error().empty()) why += " (" + store.last_error() + ")";
     bad(fmt::format("tree at block {}: {}", info.tree_root, why));
-    info.damaged = damaged_ = true;
+    info.damaged = damaged_ = dirs_damaged_ = true;
     return;
   }
   uint64_t count = 0;
@@ -118,7 +118,7 @@ void Checker::check_directory(uint64_t ino, InodeInfo& info) {
   });
   if (r < 0) {
     bad(fmt::format("tree at block {} cannot be read: error {}", info.tree_root, r));
-    info.damaged = damaged_ = true;
+    info.damaged = damaged_ = dirs_damaged_ = true;
     return;
   }
   if (count != info.dir_entries) bad(fmt::format("entry count is {}, its tree holds {}", info.dir_entries, count));
@@ -171,6 +171,7 @@ void Checker::check_links() {
     }
   }
 
+  uint64_t lost = 0;  // unlinked inodes while some directory could not be read
   for (uint64_t ino : order_) {
     const InodeInfo& info = inodes_[ino];
     auto bad = [&](std::string_view what) { problem(fmt::format("inode {}: {}", ino, what)); };
@@ -188,6 +189,8 @@ void Checker::check_links() {
         // Unlinked while open: freed at the next mount. Its count is 0 (checked with the list).
       } else if (info.nlink == 0) {
         bad("link count is 0 but it is not on the orphan list");
+      } else if (dirs_damaged_) {
+        ++lost;
       } else {
         bad(fmt::format("in use (link count {}) but no directory entry points to it (disconnected)", info.nlink));
       }
@@ -208,6 +211,10 @@ void Checker::check_links() {
     if (!info.damaged && info.blocks != info.blocks_found)
       bad(fmt::format("blocks field is {}, but it owns {}", info.blocks, info.blocks_found));
   }
+  if (lost)
+    problem(fmt::format("inodes: {} in use but no directory entry found points to them (some may be entries of "
+                        "the damaged directories above)",
+                        lost));
 }
 
 }  // namespace chainfs::fsck

@@ -131,6 +131,7 @@ class Checker {
   std::vector<uint64_t> order_;  // the keys of inodes_ in increasing order (stable reports)
   std::vector<std::pair<uint64_t, uint64_t>> edges_;  // (directory, entry's inode)
   bool damaged_ = false;  // some object could not be walked: its blocks are unknown
+  bool dirs_damaged_ = false;  // some directory could not be read: its entries are unknown
   std::vector<std::pair<size_t, Fix>> fixable_;  // (index into res_.problems, what fixes it)
 };
 
