@@ -42,9 +42,8 @@ inline constexpr uint64_t kTagDir = 1ull << 56;
 inline constexpr uint64_t kTagExtent = 2ull << 56;
 inline constexpr uint64_t tree_tag(uint64_t kind, uint64_t ino) { return kind | (ino & ((1ull << 56) - 1)); }
 
-// Longest extent, in blocks (keeps the length in 32 bits with room, and bounds the
-// work of splitting one extent).
-inline constexpr uint32_t kMaxExtentBlocks = 1u << 15;  // 128 MiB
+// Longest extent, in blocks: a 4 GiB sequential write is one extent.
+inline constexpr uint32_t kMaxExtentBlocks = 1u << 20;  // 4 GiB
 
 // Largest file: 2^40 blocks of 4 KiB would overflow nothing, but 16 TiB is plenty and
 // keeps logical block numbers well inside 32+ bits.
