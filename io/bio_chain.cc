@@ -5,6 +5,10 @@
 
 namespace chainfs::io {
 
+namespace {
+constexpr uint64_t kPageBytes = 4096;
+}  // namespace
+
 BioChain::BioChain(BioPool& pool, ChainOptions opts, EndIo end_io)
     : pool_(pool), dev_(pool.device()), opts_(opts), end_io_(std::move(end_io)) {
   const QueueLimits& l = dev_.limits();
@@ -58,6 +62,7 @@ void BioChain::append(PageView page, uint64_t off, void* cookie) {
     }
     auto& segs = cur_->own_segments();
     char* data = page.data();
+    if (!opts_.merge) room = std::min<uint64_t>(room, kPageBytes);
     uint64_t take = std::min<uint64_t>(page.length, room);
     bool extends = !segs.empty() && static_cast<char*>(segs.back().iov_base) + segs.back().iov_len == data &&
                    segs.back().iov_len + take <= max_seg_;
@@ -77,7 +82,9 @@ void BioChain::append(PageView page, uint64_t off, void* cookie) {
     page.length -= static_cast<uint32_t>(take);
     off += take;
 
-    if (take == room) {
+    if (!opts_.merge) {
+      submit();  // one request per page: not a split
+    } else if (take == room) {
       cut(why);  // full, or at a boundary: nothing more can follow
     } else if (segs.size() == max_segs_ && segs.back().iov_len == max_seg_) {
       cut(SplitReason::kMaxSegments);

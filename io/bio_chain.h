@@ -44,6 +44,8 @@ struct ChainOptions {
   // nothing in flight and the current request holds at least this many bytes, submit it
   // now instead of waiting for it to fill.
   uint64_t idle_start_bytes = 0;
+  // false: no merging at all, one request per page (at most 4 KiB) — write_strategy=page.
+  bool merge = true;
 };
 
 class BioChain {

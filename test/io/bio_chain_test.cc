@@ -181,3 +181,22 @@ TEST_CASE("device errors reach the chain's callback and wait()") {
   CHECK(rig.reqs[2].status == 0);
   CHECK(chain.wait() == 0);  // the error was reported once
 }
+
+TEST_CASE("merge=false gives one request per page (write_strategy=page)") {
+  Rig rig(limits(1024, 128));
+  test::Mapping buf(8 * 4096);
+  test::fill_pattern(buf.data, 0, 8 * 4096, 4);
+  io::ChainOptions opts;
+  opts.merge = false;
+  BioChain chain(rig.pool, opts, rig.recorder());
+  for (int i = 0; i < 4; ++i) chain.append(PageView{buf.data + i * 8192, 0, 8192}, i * 8192);  // 8 KiB appends
+  CHECK(chain.wait() == 0);
+  REQUIRE(rig.reqs.size() == 8);
+  for (int i = 0; i < 8; ++i) {
+    CHECK(rig.reqs[i].offset == uint64_t(i) * 4096);
+    CHECK(rig.reqs[i].bytes == 4096);
+  }
+  CHECK(rig.stats().merges == 0);
+  CHECK(rig.stats().splits == 0);
+  CHECK(test::check_pattern(rig.mem.bytes().data(), 0, 8 * 4096, 4));
+}

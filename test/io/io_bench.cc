@@ -143,23 +143,13 @@ int run_uring(const Config& c, const Source& src, bool chain, bool fixed, Result
   io::BlockStat before = out->dev;
   io::BioPool pool(*dev, c.pool);
   auto t0 = std::chrono::steady_clock::now();
-  if (chain) {
-    io::BioChain ch(pool);
+  {
+    // page: the same builder with merging off, one request per 4 KiB page.
+    io::ChainOptions opts;
+    opts.merge = chain;
+    io::BioChain ch(pool, opts);
     for (uint64_t off = 0; off < total; off += step) ch.append(io::PageView{src.at(off), 0, static_cast<uint32_t>(step)}, off);
     if (int r = ch.wait(); r < 0) return r;
-  } else {
-    std::atomic<int> err{0};
-    for (uint64_t off = 0; off < total; off += 4096) {
-      io::Bio* b = pool.get(io::BioOp::kWrite, off);
-      b->add_segment(src.at(off), 4096);
-      b->push_end_io([&err](io::Bio&, int st) {
-        if (st < 0) err.store(st);
-      });
-      pool.mark_in_flight(b);
-      dev->submit(*b);
-    }
-    dev->wait_until([&] { return pool.free_count() == pool.size(); });
-    if (err.load() < 0) return err.load();
   }
   if (int r = dev->flush(); r < 0) return r;
   out->seconds = secs_since(t0);
