@@ -2,6 +2,7 @@
 // ro/rw, ENOSPC and recovery, fsname/subtype conventions, mount(8) and fstab, unclean
 // unmount, cache=direct.
 #include <doctest/doctest.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -238,6 +239,76 @@ TEST_CASE("after an unclean end the next mount says so in one line") {
   CHECK(r.err.find("was not cleanly unmounted") != std::string::npos);
   CHECK(r.err.find("fsck.chainfs") != std::string::npos);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+TEST_CASE("SIGTERM to the daemon unmounts cleanly; the next mount finds a clean filesystem") {
+  TestFs fs(64 << 20);
+  REQUIRE(write_file(fs.p("f"), "kept") == 0);
+  auto pids = daemons_for(fs.mnt());
+  REQUIRE(pids.size() == 1);
+  REQUIRE(kill(pids[0], SIGTERM) == 0);
+  for (int i = 0; i < 1000 && !daemons_for(fs.mnt()).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(daemons_for(fs.mnt()).empty());
+  CHECK_FALSE(is_mounted(fs.mnt()));
+  auto r = run({daemon_bin(), fs.dev(), fs.mnt()});
+  REQUIRE(r.status == 0);
+  fs.adopt_mount();
+  CHECK(r.err == "");  // no "not cleanly unmounted"
+  CHECK(read_file(fs.p("f")) == "kept");
+}
+
+TEST_CASE("-f stays in the foreground until unmounted; -d traces requests on stderr") {
+  TestFs fs(64 << 20, "", false);
+  for (const char* flag : {"-f", "-d"}) {
+    CAPTURE(flag);
+    RunResult result;
+    std::thread daemon([&] { result = run({daemon_bin(), flag, fs.dev(), fs.mnt()}, 120); });
+    bool mounted = false;
+    for (int i = 0; i < 1000 && !(mounted = is_mounted(fs.mnt())); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(mounted);
+    if (mounted) {
+      CHECK(write_file(fs.p(std::string("f") + flag), "x") == 0);
+      CHECK(run({"umount", fs.mnt()}).status == 0);
+    }
+    daemon.join();
+    CHECK(result.status == 0);
+    if (std::string(flag) == "-d") CHECK(result.err.find("unique:") != std::string::npos);
+  }
+}
+
+TEST_CASE("many threads at once: creates, writes, reads, renames and unlinks stay consistent") {
+  TestFs fs(256ull << 20);
+  REQUIRE(mkdir(fs.p("shared").c_str(), 0755) == 0);
+  constexpr int kThreads = 8, kFiles = 100;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kFiles; ++i) {
+        std::string name = fs.p("shared/t" + std::to_string(t) + "-" + std::to_string(i));
+        std::string data = pattern(static_cast<size_t>(1000 + 97 * i), static_cast<uint32_t>(t * 1000 + i));
+        if (write_file(name, data) != 0) ++failures[t];
+        else if (read_file(name) != data) ++failures[t];
+        if (i % 3 == 0 && rename(name.c_str(), (name + ".r").c_str()) != 0) ++failures[t];
+        if (i % 3 == 1 && unlink(name.c_str()) != 0) ++failures[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) CHECK(failures[t] == 0);
+  DIR* d = opendir(fs.p("shared").c_str());
+  REQUIRE(d != nullptr);
+  int count = 0;
+  while (dirent* e = readdir(d)) count += e->d_name[0] != '.';
+  closedir(d);
+  int per_thread = kFiles - (kFiles + 1) / 3;  // i % 3 == 1 were unlinked
+  CHECK(count == kThreads * per_thread);
+  REQUIRE(fs.unmount());
+  fs.mount();
+  CHECK(read_file(fs.p("shared/t3-0.r")) == pattern(1000, 3000));
+  CHECK(read_file(fs.p("shared/t5-2")) == pattern(1000 + 97 * 2, 5002));
 }
 
 TEST_CASE("cache=direct: reads and writes bypass the page cache and stay correct") {
