@@ -172,9 +172,20 @@ void BlockAllocator::mark_free_locked(uint64_t start, uint64_t len) {
 }
 
 void BlockAllocator::free(uint64_t start, uint64_t len) {
-  if (len == 0) return;
   std::lock_guard g(mu_);
-  mark_free_locked(start, len);
+  // Only blocks that are in use: a corrupt extent pointing at free blocks must not
+  // corrupt the free-extent map or the counts.
+  uint64_t end = std::min(start + len, bits_.items());
+  for (uint64_t b = start; b < end;) {
+    if (!bits_.test(b)) {
+      ++b;
+      continue;
+    }
+    uint64_t e = b;
+    while (e < end && bits_.test(e)) ++e;
+    mark_free_locked(b, e - b);
+    b = e;
+  }
 }
 
 void BlockAllocator::free_deferred(uint64_t blk) {
@@ -189,7 +200,8 @@ std::vector<uint64_t> BlockAllocator::take_pending() {
 
 void BlockAllocator::release(const std::vector<uint64_t>& blocks) {
   std::lock_guard g(mu_);
-  for (uint64_t b : blocks) mark_free_locked(b, 1);
+  for (uint64_t b : blocks)
+    if (b < bits_.items() && bits_.test(b)) mark_free_locked(b, 1);
 }
 
 bool BlockAllocator::has_dirty() const {
