@@ -129,22 +129,23 @@ void Checker::check_orphans() {
   std::unordered_set<uint64_t> seen;
   for (uint64_t o = sb_.orphan_head; o != 0;) {
     if (o > sb_.inode_count) {
-      problem(fmt::format("orphan list: {} is not an inode number", o));
+      problem(fmt::format("orphan list: {} is not an inode number", o), Fix::kOrphans);
       return;
     }
     auto it = inodes_.find(o);
     if (it == inodes_.end()) {
-      problem(fmt::format("orphan list: inode {} is not in use", o));
+      problem(fmt::format("orphan list: inode {} is not in use", o), Fix::kOrphans);
       return;
     }
     if (!seen.insert(o).second) {
-      problem(fmt::format("orphan list: loops back to inode {}", o));
+      problem(fmt::format("orphan list: loops back to inode {}", o), Fix::kOrphans);
       return;
     }
     InodeInfo& info = it->second;
     if (!info.valid) return;  // reported; its next pointer is unknown
     info.orphan = true;
-    if (info.nlink != 0) problem(fmt::format("orphan list: inode {} has link count {}", o, info.nlink));
+    if (info.nlink != 0)
+      problem(fmt::format("orphan list: inode {} has link count {}", o, info.nlink), Fix::kOrphans);
     o = info.orphan_next;
   }
 }
@@ -188,14 +189,15 @@ void Checker::check_links() {
       if (info.orphan) {
         // Unlinked while open: freed at the next mount. Its count is 0 (checked with the list).
       } else if (info.nlink == 0) {
-        bad("link count is 0 but it is not on the orphan list");
+        problem(fmt::format("inode {}: link count is 0 but it is not on the orphan list", ino), Fix::kOrphans);
       } else if (dirs_damaged_) {
         ++lost;
       } else {
         bad(fmt::format("in use (link count {}) but no directory entry points to it (disconnected)", info.nlink));
       }
     } else {
-      if (info.orphan) bad("on the orphan list but still linked from a directory");
+      if (info.orphan)
+        problem(fmt::format("inode {}: on the orphan list but still linked from a directory", ino), Fix::kOrphans);
       if (dir) {
         if (info.links_found > 1) bad(fmt::format("directory has {} entries pointing to it", info.links_found));
         else if (info.parent != info.found_in)

@@ -48,7 +48,7 @@ enum class ClaimKind : uint8_t { kMetadata, kData, kExtentNode, kDirNode, kXattr
 
 // What repair() may do about a problem; kNone: report only.
 enum class Fix : uint8_t { kNone, kBitmapSet, kBitmapClear, kBitmapBlock, kBitmapTail, kFreeCounts,
-                           kSuperblock };
+                           kSuperblock, kOrphans };
 
 struct Claim {
   uint64_t start = 0, len = 0;
@@ -90,6 +90,8 @@ class Checker {
   void check_block_bitmap();
   void check_free_counts();
   void repair();
+  // Rewrites the orphan list as exactly the unlinked inodes (repair.cc); 0 or -errno.
+  int rebuild_orphans(format::Superblock* out);
   // check_inodes.cc
   void scan_inodes();
   void check_inode(uint64_t ino, const format::DiskInode& in, InodeInfo& info);

@@ -3,6 +3,8 @@
 // leave a clean image, and random damage never crashes it (run under ASan by test.sh).
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -10,6 +12,7 @@
 #include "fs/format/crc32c.h"
 #include "fs/format/endian.h"
 #include "fs/format/layout.h"
+#include "fs/format/superblock.h"
 #include "io/mem_device.h"
 #include "test/tools/fsck/image_util.h"
 #include "tools/fsck/check.h"
@@ -131,7 +134,7 @@ const Case kCases[] = {
     {"extent-tree-node", 4, "extent tree at block", false},
     {"xattr-chain", 4, "xattr block", false},
     {"parent", 4, "directory's '..' is 1 but it is in directory", false},
-    {"orphan-loop", 4, "orphan list", false},
+    {"orphan-loop", 4, "orphan list", true},
 };
 
 TEST_CASE("each kind of damage is found, with the right exit code") {
@@ -158,6 +161,72 @@ TEST_CASE("each kind of damage is found, with the right exit code") {
     }
   }
   CHECK(case_names().size() == std::size(kCases));
+}
+
+TEST_CASE("a crash with an open unlinked file: the orphan list is fine, -y marks it clean") {
+  io::MemDevice dev(kSmallImage);
+  std::string msg;
+  REQUIRE(make_image(dev, &msg) == 0);
+  auto f = mount(dev, false, &msg);
+  REQUIRE_MESSAGE(f, msg);
+  auto a = f->mknod({}, 1, "open-unlinked", S_IFREG | 0644, 0);
+  REQUIRE(a);
+  REQUIRE(f->open(a->ino) == 0);
+  std::string data(3 * 4096, 'o');
+  REQUIRE(f->write(a->ino, 0, data.data(), data.size()));
+  REQUIRE(f->unlink(1, "open-unlinked") == 0);
+  // Twice: the root's emptied tree node is freed "deferred" and stays marked in use on disk
+  // until the write-back after the one that dropped it (fs/meta allocator.h); a crash
+  // between the two leaves it leaked, which fsck rightly reports.
+  REQUIRE(f->sync() == 0);
+  REQUIRE(f->sync() == 0);
+  // The crash: the image as it is after the sync, never unmounted.
+  io::MemDevice crashed(kSmallImage);
+  crashed.bytes() = dev.bytes();
+  f->release(a->ino);
+  REQUIRE(f->unmount() == 0);
+
+  CheckResult r = run(crashed);
+  INFO(all_lines(r));
+  CHECK(r.exit_code() == 0);
+  CHECK(r.stats.was_unclean);
+  CHECK(r.stats.inodes_used == 2);
+
+  SUBCASE("repair marks it clean") {
+    CheckResult fixed = run(crashed, true);
+    INFO(all_lines(fixed));
+    CHECK(fixed.exit_code() == 1);
+    CHECK(has_line(fixed, "not cleanly unmounted; marked clean"));
+    CheckResult after = run(crashed);
+    CHECK(after.exit_code() == 0);
+    CHECK(!after.stats.was_unclean);
+  }
+  SUBCASE("an orphan missing from the list is found and put back") {
+    format::Superblock sb;
+    REQUIRE(read_super(crashed, &sb) == 0);
+    REQUIRE(sb.orphan_head == a->ino);
+    sb.orphan_head = 0;
+    REQUIRE(write_super(crashed, sb) == 0);
+    CheckResult bad = run(crashed);
+    INFO(all_lines(bad));
+    CHECK(bad.exit_code() == 4);
+    CHECK(has_line(bad, "link count is 0 but it is not on the orphan list"));
+    CHECK(run(crashed, true).exit_code() == 1);
+    CheckResult after = run(crashed);
+    INFO(all_lines(after));
+    CHECK(after.exit_code() == 0);
+    REQUIRE(read_super(crashed, &sb) == 0);
+    CHECK(sb.orphan_head == a->ino);
+    // And the next mount frees it.
+    auto g = mount(crashed, false, &msg);
+    REQUIRE_MESSAGE(g, msg);
+    REQUIRE(g->unmount() == 0);
+    g.reset();
+    CheckResult freed = run(crashed);
+    INFO(all_lines(freed));
+    CHECK(freed.exit_code() == 0);
+    CHECK(freed.stats.inodes_used == 1);
+  }
 }
 
 TEST_CASE("repair after a clean check changes nothing") {

@@ -20,7 +20,11 @@ namespace chainfs::fsck::testing {
 
 using namespace format;
 
-int make_image(io::Device& dev, std::string* msg) { return fs::make_filesystem(dev, fs::MkfsOptions{}, msg); }
+int make_image(io::Device& dev, std::string* msg, uint64_t inodes) {
+  fs::MkfsOptions o;
+  o.inodes = inodes;
+  return fs::make_filesystem(dev, o, msg);
+}
 
 std::unique_ptr<fs::Filesystem> mount(io::Device& dev, bool read_only, std::string* msg) {
   fs::MountOptions mo;

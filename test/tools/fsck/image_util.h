@@ -30,8 +30,8 @@ class DeviceRef final : public io::Device {
   io::Device& d_;
 };
 
-// mkfs with default options; 0 or -errno (msg says why).
-int make_image(io::Device& dev, std::string* msg);
+// mkfs with default options (inodes 0: the default ratio); 0 or -errno (msg says why).
+int make_image(io::Device& dev, std::string* msg, uint64_t inodes = 0);
 // Mounts dev (read-write unless read_only); nullptr with *msg on failure.
 std::unique_ptr<fs::Filesystem> mount(io::Device& dev, bool read_only, std::string* msg);
 

@@ -1,6 +1,6 @@
 // chainfs-mkimage: makes fsck test images (test/images/*/script calls it).
 //
-//   chainfs-mkimage IMAGE new MIB        create IMAGE (MIB MiB) and mkfs it
+//   chainfs-mkimage IMAGE new MIB [INODES]  create IMAGE (MIB MiB) and mkfs it
 //   chainfs-mkimage IMAGE small          add populate_small's tree (image_util.h)
 //   chainfs-mkimage IMAGE random SEED N  N random operations
 //   chainfs-mkimage IMAGE files N        N empty files in /many and N/10 small files with data
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     return fail(fmt::format("cannot open {}: {}", image, std::strerror(-r)));
   if (cmd == "new") {
     std::string msg;
-    return fsck::testing::make_image(*dev, &msg) < 0 ? fail("mkfs: " + msg) : 0;
+    return fsck::testing::make_image(*dev, &msg, arg(4)) < 0 ? fail("mkfs: " + msg) : 0;
   }
   if (cmd == "small" || cmd == "random" || cmd == "files") return populate(*dev, cmd, arg(3), arg(4));
   if (cmd == "corrupt") {
