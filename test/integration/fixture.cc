@@ -20,6 +20,15 @@ void TestFs::mount(const std::string& opts) {
   mount_ = std::make_unique<Mount>(daemon_bin(), loop_->path(), dir_.path(), opts);
 }
 
+RunResult TestFs::unmount_and_fsck() {
+  RunResult r;
+  if (!unmount()) {
+    r.err = "the daemon did not exit by itself after the unmount";
+    return r;
+  }
+  return run({fsck_bin(), "-n", loop_->path()});
+}
+
 void TestFs::cycle(const std::string& opts) {
   auto r = run({"umount", dir_.path()});
   if (r.status != 0) throw std::runtime_error("umount " + dir_.path() + " failed: " + r.err);

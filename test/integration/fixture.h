@@ -18,6 +18,7 @@ namespace chainfs::test {
 
 inline const char* daemon_bin() { return CHAINFS_BIN; }
 inline const char* mkfs_bin() { return MKFS_BIN; }
+inline const char* fsck_bin() { return FSCK_BIN; }
 
 class TestFs {
  public:
@@ -30,6 +31,9 @@ class TestFs {
   std::string p(const std::string& name) const { return dir_.path() + "/" + name; }
 
   void mount(const std::string& opts = "");
+  // Unmounts (waiting for the daemon to flush and exit) and runs "fsck.chainfs -n DEV":
+  // status 0 means the filesystem is consistent and was cleanly unmounted.
+  RunResult unmount_and_fsck();
   bool unmount() { return mount_ ? mount_->unmount() : true; }
   // "umount MNT" with umount(8), then at once a new mount (the old daemon may still be
   // flushing: the new one waits for the device).

@@ -65,7 +65,8 @@ bool installed_is_current() {
 TEST_CASE("unmount then mount again: every byte, link, xattr and mode is back") {
   TestFs fs;
   write_tree(fs);
-  REQUIRE(fs.unmount());  // the daemon exited by itself after flushing
+  auto r = fs.unmount_and_fsck();  // the daemon exited by itself after flushing
+  CHECK_MESSAGE(r.status == 0, r.out, r.err);
   fs.mount();
   check_tree(fs);
 }
@@ -110,6 +111,8 @@ TEST_CASE("cycle mount: umount then mount at once, 20 times") {
   }
   fs.cycle();
   CHECK(read_file(fs.p("counter")) == "20");
+  auto r = fs.unmount_and_fsck();
+  CHECK_MESSAGE(r.status == 0, r.out, r.err);
 }
 
 TEST_CASE("remount ro -> rw -> ro through the daemon's own -o remount") {
@@ -218,7 +221,8 @@ TEST_CASE("fill to ENOSPC, delete, write again; the filesystem stays consistent"
     unlink(fs.p("more").c_str());
     sync();
     CHECK(write_file(fs.p("again"), chunk) == 0);
-    REQUIRE(fs.unmount());
+    auto r = fs.unmount_and_fsck();
+    CHECK_MESSAGE(r.status == 0, r.out, r.err);
     fs.mount();
     CHECK(read_file(fs.p("again")) == chunk);
   }
@@ -305,7 +309,8 @@ TEST_CASE("many threads at once: creates, writes, reads, renames and unlinks sta
   closedir(d);
   int per_thread = kFiles - (kFiles + 1) / 3;  // i % 3 == 1 were unlinked
   CHECK(count == kThreads * per_thread);
-  REQUIRE(fs.unmount());
+  auto r = fs.unmount_and_fsck();
+  CHECK_MESSAGE(r.status == 0, r.out, r.err);
   fs.mount();
   CHECK(read_file(fs.p("shared/t3-0.r")) == pattern(1000, 3000));
   CHECK(read_file(fs.p("shared/t5-2")) == pattern(1000 + 97 * 2, 5002));
