@@ -230,6 +230,8 @@ int BTree::insert(uint64_t key, std::string_view value, bool replace) {
   const size_t pos = node::leaf_lower_bound(leaf.buf.get(), key);
   const bool exists = pos < e.size() && e[pos].key == key;
   if (exists && !replace) return -EEXIST;
+  // Same bytes: nothing to write (saves the owner a dirty block and a journal entry).
+  if (exists && e[pos].value == value) return 0;
   if (exists) e[pos].value = value;
   else e.insert(e.begin() + static_cast<ptrdiff_t>(pos), LeafEntry{key, value});
 

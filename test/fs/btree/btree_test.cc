@@ -56,6 +56,9 @@ TEST_CASE("btree: insert lookup replace and remove one key") {
   CHECK(t.insert(42, "replaced", true) == 0);
   CHECK(t.lookup(42, &v) == 0);
   CHECK(v == "replaced");
+  const uint64_t writes = s.writes;
+  CHECK(t.insert(42, "replaced", true) == 0);  // unchanged value: no write
+  CHECK(s.writes == writes);
   CHECK(t.insert(0, "", false) == 0);
   CHECK(t.insert(UINT64_MAX, "max", false) == 0);
   CHECK(t.lookup(0, &v) == 0);
