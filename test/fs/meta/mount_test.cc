@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 #include <string>
 
 #include "test/fs/meta/meta_fixture.h"
@@ -36,4 +38,31 @@ TEST_CASE("a device smaller than the minimum is refused with the minimum size") 
   std::string msg;
   CHECK(fs::make_filesystem(dev, {}, &msg) == -ENOSPC);
   CHECK(msg.find("at least") != std::string::npos);
+}
+
+TEST_CASE("the flusher writes dirty metadata without a sync; state and was_unclean") {
+  chainfs::test::MemFs m;
+  fs::MountOptions opts;
+  opts.flush_interval_s = 1;
+  m.remount();
+  REQUIRE(m->unmount() == 0);
+  m.fs.reset();
+  m.mount(opts);
+  auto f = m->mknod({0, 0}, fs::kRootIno, "flushed", S_IFREG | 0644, 0);
+  REQUIRE(f.ok());
+  REQUIRE(*m->write(f->ino, 0, "data", 4) == 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  auto crashed = m.dev.bytes();  // the device as a crash would leave it
+  REQUIRE(m->unmount() == 0);
+  m.fs.reset();
+  m.dev.bytes() = crashed;
+  m.mount();
+  CHECK(m->was_unclean());
+  auto a = m->lookup(fs::kRootIno, "flushed");
+  REQUIRE(a.ok());
+  char buf[4];
+  CHECK(*m->read(a->ino, 0, 4, buf) == 4);
+  CHECK(std::string(buf, 4) == "data");
+  m.remount();
+  CHECK_FALSE(m->was_unclean());
 }
