@@ -32,16 +32,14 @@ Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
     }
   }
   if (set.fields & SetAttr::kMode) d.mode = (d.mode & S_IFMT) | (set.mode & 07777);
-  bool chown = false;
-  if ((set.fields & SetAttr::kUid) && set.uid != d.uid) d.uid = set.uid, chown = true;
-  if ((set.fields & SetAttr::kGid) && set.gid != d.gid) d.gid = set.gid, chown = true;
+  if (set.fields & SetAttr::kUid) d.uid = set.uid;
+  if (set.fields & SetAttr::kGid) d.gid = set.gid;
   if ((set.fields & (SetAttr::kUid | SetAttr::kGid)) && !(set.fields & SetAttr::kMode) && n.is_reg()) {
     // chown of a regular file drops set-user-ID, and set-group-ID when it means
     // "setgid" (group-execute set) rather than mandatory locking.
     d.mode &= ~S_ISUID;
     if (d.mode & S_IXGRP) d.mode &= ~S_ISGID;
   }
-  (void)chown;
   if (set.fields & SetAttr::kAtime) d.atime = from_timespec(set.atime);
   if (set.fields & SetAttr::kAtimeNow) d.atime = t;
   if (set.fields & SetAttr::kMtime) d.mtime = from_timespec(set.mtime);
