@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace chainfs::test {
@@ -17,7 +18,13 @@ TestFs::TestFs(uint64_t size, const std::string& mount_opts, bool do_mount) : im
 
 void TestFs::mount(const std::string& opts) {
   mount_.reset();
-  mount_ = std::make_unique<Mount>(daemon_bin(), loop_->path(), dir_.path(), opts);
+  mount_ = std::make_unique<Mount>(daemon_bin(), loop_->path(), dir_.path(), with_env_opts(opts));
+}
+
+std::string with_env_opts(const std::string& opts) {
+  const char* env = std::getenv("CHAINFS_TEST_OPTS");
+  if (!env || !*env) return opts;
+  return opts.empty() ? std::string(env) : std::string(env) + "," + opts;
 }
 
 RunResult TestFs::unmount_and_fsck() {
@@ -33,7 +40,7 @@ void TestFs::cycle(const std::string& opts) {
   auto r = run({"umount", dir_.path()});
   if (r.status != 0) throw std::runtime_error("umount " + dir_.path() + " failed: " + r.err);
   if (mount_) mount_->disown();
-  mount_ = std::make_unique<Mount>(daemon_bin(), loop_->path(), dir_.path(), opts);
+  mount_ = std::make_unique<Mount>(daemon_bin(), loop_->path(), dir_.path(), with_env_opts(opts));
 }
 
 int write_file(const std::string& path, const std::string& data, int flags) {

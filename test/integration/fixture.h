@@ -51,6 +51,10 @@ class TestFs {
   std::unique_ptr<Mount> mount_;
 };
 
+// opts with $CHAINFS_TEST_OPTS in front: ctest runs the suite once with the defaults and
+// once with CHAINFS_TEST_OPTS=cache=direct.
+std::string with_env_opts(const std::string& opts);
+
 // Small file helpers that turn failures into errno values the tests can CHECK.
 int write_file(const std::string& path, const std::string& data, int flags = 0);  // 0 or errno
 std::string read_file(const std::string& path);  // throws on error
