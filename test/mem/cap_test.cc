@@ -31,9 +31,10 @@ size_t slack_per_thread(const PoolOptions& o) {
   return 0;
 }
 
-// A producer allocates `count` pages (or gangs of `gang` pages) and queues them; a consumer
-// checks and frees them. Returns the most pages users held at once.
-size_t producer_consumer(PagePool& pool, size_t count, size_t gang) {
+// A producer allocates `count` pages (or gangs of `gang` pages, or compound buffers of `gang`
+// pages) and queues them; a consumer checks and frees them. Returns the most pages users held
+// at once.
+size_t producer_consumer(PagePool& pool, size_t count, size_t gang, bool compound = false) {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::vector<void*>> queue;
@@ -66,7 +67,8 @@ size_t producer_consumer(PagePool& pool, size_t count, size_t gang) {
   size_t seq = 0;
   for (size_t i = 0; i < count; ++i) {
     std::vector<void*> item(gang);
-    if (gang == 1) item[0] = pool.alloc_page();
+    if (compound) item = pool.alloc_compound(gang * kPageSize).release_pages();
+    else if (gang == 1) item[0] = pool.alloc_page();
     else pool.alloc_gang(item);
     size_t now = held += gang;
     size_t prev = max_held.load();
@@ -111,6 +113,26 @@ TEST_CASE("a cap of a few pages still makes progress: producer and consumer thre
       CHECK(s.allocs == 20000 * gang);
       check_balanced(*pool);
     }
+  }
+}
+
+TEST_CASE("compound buffers under a cap of a few pages, both compound modes") {
+  for (bool forced : {false, true}) {
+    CAPTURE(forced);
+    PoolOptions o;
+    o.byte_cap = 6 * kPageSize;
+    o.gang_pages = 2;
+    o.force_fallback = forced;
+    auto pool = make_page_pool(o);
+    size_t max_held = producer_consumer(*pool, 5000, 4, true);
+    CHECK(max_held <= 6 + 2 * slack_per_thread(o));
+    pool->flush_thread_cache();
+    PoolStats s = pool->stats();
+    CHECK(s.waits > 0);
+    CHECK(s.compound_contiguous + s.compound_fallback == 5000);
+    if (forced) CHECK(s.compound_contiguous == 0);
+    else CHECK(s.compound_contiguous > 0);
+    check_balanced(*pool);
   }
 }
 
