@@ -39,9 +39,9 @@ std::string existing_signature(const std::string& path) {
     if (blkid_do_safeprobe(pr) == 0) {
       const char* v = nullptr;
       if (blkid_probe_lookup_value(pr, "TYPE", &v, nullptr) == 0 && v)
-        found = fmt::format("a {} filesystem", v);
+        found = fmt::format("a filesystem ({})", v);
       else if (blkid_probe_lookup_value(pr, "PTTYPE", &v, nullptr) == 0 && v)
-        found = fmt::format("a {} partition table", v);
+        found = fmt::format("a partition table ({})", v);
       else
         found = "a filesystem signature";
     }
@@ -52,7 +52,7 @@ std::string existing_signature(const std::string& path) {
   if (fd >= 0) {
     unsigned char b[4];
     if (::pread(fd, b, 4, 0) == 4 && chainfs::format::load_le32(b) == chainfs::format::kSuperMagic)
-      found = "a chainfs filesystem";
+      found = "a filesystem (chainfs)";
     ::close(fd);
   }
   return found;
