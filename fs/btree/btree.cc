@@ -160,20 +160,33 @@ struct Walker {
   std::string* why;
   std::unordered_set<uint64_t> seen;
   std::vector<Buf> bufs;  // one per depth
+  // Set: report bad nodes here and keep walking; first_error keeps the result.
+  const std::function<void(uint64_t, const std::string&)>* on_corrupt = nullptr;
+  int first_error = 0;
+
+  int fail(uint64_t blockno, int rc, const std::string& what) {
+    if (on_corrupt) {
+      if (*on_corrupt) (*on_corrupt)(blockno, what);
+      if (first_error == 0) first_error = rc;
+      return 0;
+    }
+    if (why) *why = what;
+    return rc;
+  }
 
   int walk(uint64_t blockno, int want_level, Range r, size_t depth) {
     if (bufs.size() <= depth) bufs.push_back(new_buf());
     uint8_t* b = bufs[depth].get();
     std::string reason;
-    int rc = read_node(store, tag, blockno, want_level, r, b, why ? &reason : nullptr);
+    const bool explain = why || on_corrupt;
+    int rc = read_node(store, tag, blockno, want_level, r, b, explain ? &reason : nullptr);
     if (rc < 0) {
-      if (why) *why = "block " + std::to_string(blockno) + " at depth " + std::to_string(depth) + ": " + reason;
-      return rc;
+      return fail(blockno, rc,
+                  explain ? "block " + std::to_string(blockno) + " at depth " + std::to_string(depth) + ": " + reason
+                          : std::string());
     }
-    if (!seen.insert(blockno).second) {
-      if (why) *why = "block " + std::to_string(blockno) + " is referenced twice";
-      return -kCorrupt;
-    }
+    if (!seen.insert(blockno).second)
+      return fail(blockno, -kCorrupt, "block " + std::to_string(blockno) + " is referenced twice");
     if (on_block) on_block(blockno);
     const unsigned level = node::level(b);
     if (level == 0) return 0;
@@ -462,6 +475,15 @@ int BTree::check(const std::function<void(uint64_t)>& on_block, std::string* why
   if (root_ == 0) return 0;
   Walker w{store_, tag_, on_block, why, {}, {}};
   return w.walk(root_, -1, Range{}, 0);
+}
+
+int BTree::check_all(const std::function<void(uint64_t)>& on_block,
+                     const std::function<void(uint64_t, const std::string&)>& on_corrupt) {
+  if (root_ == 0) return 0;
+  Walker w{store_, tag_, on_block, nullptr, {}, {}};
+  w.on_corrupt = &on_corrupt;
+  int rc = w.walk(root_, -1, Range{}, 0);
+  return rc < 0 ? rc : w.first_error;
 }
 
 }  // namespace chainfs::btree

@@ -45,6 +45,12 @@ class BTree {
   // on_block(blockno) for every node block (fsck builds its used-block map from this).
   // Returns 0, -EUCLEAN with *why filled, or -errno.
   int check(const std::function<void(uint64_t)>& on_block, std::string* why);
+  // Like check(), but goes on past bad nodes (for fsck to report every problem and claim
+  // every good node): calls on_corrupt(blockno, why) for each node that cannot be read or
+  // fails its checks, skips that node's subtree, and calls on_block for every good node.
+  // Returns 0, or the first error met (-EUCLEAN for corruption).
+  int check_all(const std::function<void(uint64_t)>& on_block,
+                const std::function<void(uint64_t, const std::string&)>& on_corrupt);
 
  private:
   BlockStore& store_;
