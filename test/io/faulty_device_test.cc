@@ -4,7 +4,9 @@
 
 #include <cstring>
 
+#include "io/bio_chain.h"
 #include "io/mem_device.h"
+#include "io/sync_bio_device.h"
 #include "io_test_util.h"
 #include "mem/aligned_buffer.h"
 
@@ -66,4 +68,36 @@ TEST_CASE("FaultyDevice refuses I/O past the end like the device it wraps") {
   mem::AlignedBuffer buf(8192);
   CHECK(dev.write(61440, buf.data(), 8192) == -EIO);
   CHECK(dev.read(61440, buf.data(), 8192) == -EIO);
+}
+
+TEST_CASE("writes through the builder are lost by a crash unless the device was flushed") {
+  io::MemDevice mem(1 << 20);
+  FaultyDevice faulty(mem);
+  io::SyncBioDevice dev(faulty);
+  io::BioPool pool(dev, 4);
+  test::Mapping buf(64 * 1024);
+  test::fill_pattern(buf.data, 0, 64 * 1024, 8);
+  {
+    io::BioChain chain(pool);
+    for (uint64_t off = 0; off < 32768; off += 4096) chain.append({buf.data + off, 0, 4096}, off);
+    REQUIRE(chain.wait() == 0);
+  }
+  {
+    io::Bio flush;  // a flush request through the asynchronous side
+    flush.reset(io::BioOp::kFlush, 0);
+    int status = 1;
+    flush.push_end_io([&](io::Bio&, int st) { status = st; });
+    dev.submit(flush);
+    REQUIRE(status == 0);
+  }
+  {
+    io::BioChain chain(pool);
+    for (uint64_t off = 32768; off < 65536; off += 4096) chain.append({buf.data + off, 0, 4096}, off);
+    REQUIRE(chain.wait() == 0);
+  }
+  faulty.crash();
+  CHECK(test::check_pattern(mem.bytes().data(), 0, 32768, 8));  // flushed: kept
+  std::vector<char> zero(32768, 0);
+  CHECK(std::memcmp(mem.bytes().data() + 32768, zero.data(), zero.size()) == 0);  // not flushed: gone
+  CHECK(faulty.counters().dropped_bytes == 32768);
 }

@@ -222,26 +222,29 @@ TEST_CASE("registered buffers and file, or neither: same data") {
   }
 }
 
-TEST_CASE("many threads share one device") {
-  test::TempImage img(16 << 20);
-  auto dev = open_dev(img.path, {});
-  std::vector<std::thread> ts;
-  std::atomic<int> bad{0};
-  for (int t = 0; t < 4; ++t) {
-    ts.emplace_back([&, t] {
-      mem::AlignedBuffer buf(64 << 10), back(64 << 10);
-      for (int i = 0; i < 32; ++i) {
-        uint64_t off = (uint64_t(t) * 32 + i) * buf.size();
-        test::fill_pattern(buf.data(), off, buf.size(), 17);
-        if (dev->write(off, buf.data(), buf.size()) != 0) bad++;
-        if (dev->read(off, back.data(), back.size()) != 0) bad++;
-        if (!test::check_pattern(back.data(), off, back.size(), 17)) bad++;
-      }
-    });
+TEST_CASE("many threads share one device, in every completion mode") {
+  for (CompletionMode m : kModes) {
+    CAPTURE(io::to_string(m));
+    test::TempImage img(16 << 20);
+    auto dev = open_dev(img.path, with_mode(m));
+    std::vector<std::thread> ts;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 4; ++t) {
+      ts.emplace_back([&, t] {
+        mem::AlignedBuffer buf(64 << 10), back(64 << 10);
+        for (int i = 0; i < 32; ++i) {
+          uint64_t off = (uint64_t(t) * 32 + i) * buf.size();
+          test::fill_pattern(buf.data(), off, buf.size(), 17);
+          if (dev->write(off, buf.data(), buf.size()) != 0) bad++;
+          if (dev->read(off, back.data(), back.size()) != 0) bad++;
+          if (!test::check_pattern(back.data(), off, back.size(), 17)) bad++;
+        }
+      });
+    }
+    for (auto& t : ts) t.join();
+    CHECK(bad.load() == 0);
+    CHECK(dev->stats().snapshot().completions == 4 * 32 * 2);
   }
-  for (auto& t : ts) t.join();
-  CHECK(bad.load() == 0);
-  CHECK(dev->stats().snapshot().completions == 4 * 32 * 2);
 }
 
 TEST_CASE("requests beyond the ring size wait for free slots: in flight stays bounded") {
