@@ -273,9 +273,16 @@ void Checker::load_bitmaps() {
 
 void Checker::check_ownership() {
   if (!dup_.any()) return;
+  // Owners are listed for the first kMaxDupBlocks blocks only: a damaged extent can claim
+  // 32768 blocks at once, and a map entry per block would not scale.
+  constexpr size_t kMaxDupBlocks = 4096;
   std::vector<uint64_t> dups;
-  for (uint64_t b = 0; b < dup_.size(); ++b)
-    if (dup_.test(b)) dups.push_back(b);
+  uint64_t unlisted = 0;
+  for (uint64_t b = 0; b < dup_.size(); ++b) {
+    if (!dup_.test(b)) continue;
+    if (dups.size() < kMaxDupBlocks) dups.push_back(b);
+    else ++unlisted;
+  }
   std::map<uint64_t, std::vector<size_t>> owners;  // duplicate block -> claims
   for (size_t c = 0; c < claims_.size(); ++c) {
     const Claim& cl = claims_[c];
@@ -305,6 +312,7 @@ void Checker::check_ownership() {
     it = jt;
   }
   if (more) problem(fmt::format("blocks: {} more runs of blocks with several owners", more));
+  if (unlisted) problem(fmt::format("blocks: {} more blocks with several owners", unlisted));
 }
 
 void Checker::check_block_bitmap() {

@@ -112,6 +112,42 @@ TEST_CASE("many random operations leave a clean filesystem") {
   }
 }
 
+TEST_CASE("filling the device to ENOSPC, then deleting, leaves a clean filesystem") {
+  io::MemDevice dev(9 << 20);
+  std::string msg;
+  REQUIRE(make_image(dev, &msg) == 0);
+  auto f = mount(dev, false, &msg);
+  REQUIRE_MESSAGE(f, msg);
+  std::vector<uint64_t> inos;
+  const std::string chunk(256 << 10, 'e');
+  bool full = false;
+  for (int i = 0; !full && i < 1000; ++i) {
+    auto a = f->mknod({}, 1, "fill" + std::to_string(i), S_IFREG | 0644, 0);
+    if (!a) break;
+    inos.push_back(a->ino);
+    // Fragmented writes (every other 4 KiB block first) so files grow extent trees as
+    // space runs out; xattr chains compete for the last blocks too.
+    for (uint64_t off = 0; off < chunk.size() && !full; off += 8192)
+      full = !f->write(a->ino, off, chunk.data(), 4096);
+    if (!full) full = !f->write(a->ino, 0, chunk.data(), chunk.size());
+    (void)f->setxattr(a->ino, "user.pad", std::string(6000, 'x'), 0);
+  }
+  CHECK(full);
+  for (size_t i = 0; i < inos.size(); i += 2) {
+    CHECK(f->unlink(1, "fill" + std::to_string(i)) == 0);
+    f->forget(inos[i], 1);  // the kernel's lookup reference from mknod: now it is freed
+  }
+  for (size_t i = 1; i < inos.size(); i += 4) {
+    auto w = f->write(inos[i], 1 << 20, chunk.data(), chunk.size());
+    CHECK_MESSAGE(w, "rewrite after deleting: " << w.err());
+  }
+  REQUIRE(f->unmount() == 0);
+  f.reset();
+  CheckResult r = run(dev);
+  INFO(all_lines(r));
+  CHECK(r.exit_code() == 0);
+}
+
 struct Case {
   const char* name;
   int exit_n;          // fsck -n
