@@ -14,7 +14,8 @@ std::string scratch_dir() {
 }
 
 TempImage::TempImage(uint64_t size_bytes) {
-  std::string tmpl = scratch_dir() + "/chainfs-test-XXXXXX.img";
+  // The pid in the name lets test/lib/cleanup.sh recognise leftovers of a crashed test.
+  std::string tmpl = scratch_dir() + "/chainfs-test-" + std::to_string(getpid()) + "-XXXXXX.img";
   int fd = mkstemps(tmpl.data(), 4);
   if (fd < 0) throw std::runtime_error("cannot create an image file in " + scratch_dir());
   path_ = tmpl;
@@ -29,7 +30,7 @@ TempImage::TempImage(uint64_t size_bytes) {
 TempImage::~TempImage() { unlink(path_.c_str()); }
 
 TempDir::TempDir() {
-  std::string tmpl = scratch_dir() + "/chainfs-mnt-XXXXXX";
+  std::string tmpl = scratch_dir() + "/chainfs-mnt-" + std::to_string(getpid()) + "-XXXXXX";
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a directory in " + scratch_dir());
   path_ = tmpl;
 }
