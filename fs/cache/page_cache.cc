@@ -26,7 +26,14 @@ PageCache::PageCache(io::Device& dev, io::BioDevice& bdev, mem::PagePool& pool, 
   // so that a few threads together still leave room for reclaim to make progress.
   chunk_ = cap_pages_ ? std::clamp<uint64_t>(cap_pages_ / 4, 1, 1024) : 1024;
   pool_.set_reclaim_hook([this](size_t want) { reclaim(want); });
-  flusher_ = std::make_unique<Flusher>([this](Trigger why) { writeback_all(true, why); }, opts_.flush_interval_ms);
+  flusher_ = std::make_unique<Flusher>(
+      [this](Trigger why) {
+        // Nothing dirty and nothing in flight: a tick costs no inode walk. (In waiter mode the
+        // wait inside writeback_all is also what completes earlier streaming writes.)
+        if (CacheStats::get(stats_.dirty_pages) == 0 && CacheStats::get(stats_.writeback_pages) == 0) return;
+        writeback_all(true, why);
+      },
+      opts_.flush_interval_ms);
 }
 
 PageCache::~PageCache() {

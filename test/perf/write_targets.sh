@@ -41,6 +41,7 @@ rand_b=$(bytes "$RAND_SIZE")
 img=$(mktemp /var/tmp/chainfs-perf-XXXXXX.img)
 mnt=$(mktemp -d /tmp/chainfs-perf-mnt-XXXXXX)
 stats=$(mktemp /tmp/chainfs-perf-stats-XXXXXX.json)
+log=$(mktemp /tmp/chainfs-perf-log-XXXXXX)
 loop= pid=
 
 unmount() {
@@ -56,7 +57,7 @@ unmount() {
 cleanup() {
   unmount
   [[ -n $loop ]] && losetup -d "$loop" 2>/dev/null || true
-  rm -f "$img" "$stats" "$stats.tmp"
+  rm -f "$img" "$stats" "$stats.tmp" "$log"
   rmdir "$mnt" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -71,9 +72,10 @@ echo "loop device $loop: max_sectors_kb=$(cat /sys/block/$name/queue/max_sectors
 mount_fs() {  # mount_fs STRATEGY
   local o="cache=direct,write_strategy=$1,stats=$stats"
   [[ -n $OPTS ]] && o="$o,$OPTS"
-  "$CHAINFS" -f "$loop" "$mnt" -o "$o" &
+  "$CHAINFS" -f "$loop" "$mnt" -o "$o" 2>>"$log" &
   pid=$!
   for _ in $(seq 100); do mountpoint -q "$mnt" && return 0; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  cat "$log" >&2
   die "mount of $loop with -o $o failed"
 }
 
@@ -102,7 +104,7 @@ run() {  # run STRATEGY WORKLOAD
   # Preparation (not measured): the file the workload overwrites or reads.
   if [[ $w == rand4k || $w == read1m ]]; then
     mount_fs "$s"
-    local n=$(( (w == rand4k ? rand_b : size_b) >> 20 ))
+    local n=$(( size_b >> 20 ))
     [[ $w == rand4k ]] && n=$(( rand_b >> 20 ))
     dd if=/dev/zero of="$mnt/f" bs=1M count=$n conv=fsync status=none
     unmount
