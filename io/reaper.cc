@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 namespace chainfs::io {
 
 Reaper::~Reaper() { join(); }
@@ -15,13 +17,18 @@ void Reaper::join() {
 void Reaper::loop() {
   struct io_uring_cqe* cqes[kBatch];
   Cqe batch[kBatch];
+  bool reported = false;
   for (;;) {
     struct io_uring_cqe* first = nullptr;
     int r = ring_.wait_cqe(&first);
     if (r < 0) {
-      // Only a broken ring fails here; nothing more can complete, so leave.
-      fmt::print(stderr, "chainfs: io_uring wait failed: {}\n", r);
-      return;
+      // Requests in flight can only finish through this loop, so leaving would hang their
+      // waiters: report once, retry, and give up only when asked to stop.
+      if (!reported) fmt::print(stderr, "chainfs: io_uring wait failed: {}\n", r);
+      reported = true;
+      if (stop_.load(std::memory_order_acquire)) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
     }
     unsigned n = ring_.peek_batch(cqes, kBatch);
     unsigned k = 0;
