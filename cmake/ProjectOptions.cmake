@@ -21,6 +21,14 @@ function(chainfs_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/test/lib/doctest_main.cc)
   target_link_libraries(${name} PRIVATE chainfs_options doctest::doctest ${T_LIBS})
+  doctest_discover_tests(${name})
+  # doctest's PROPERTIES are a flat list followed by its own LABELS, so a list of labels
+  # cannot go through it; set labels and timeout on the discovered tests afterwards.
   set(labels unit ${T_LABELS})
-  doctest_discover_tests(${name} PROPERTIES LABELS "${labels}" TIMEOUT 600)
+  set(script ${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake)
+  file(WRITE ${script}
+    "foreach(t IN LISTS ${name}_TESTS)\n"
+    "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${labels}\" TIMEOUT 600)\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${script})
 endfunction()
