@@ -161,6 +161,19 @@ Result<size_t> FileIo::write(uint64_t off, const char* buf, size_t len) {
   return static_cast<size_t>(done);
 }
 
+Result<uint64_t> FileIo::blocks_needed(uint64_t off, uint64_t len) {
+  if (len == 0 || off >= format::kMaxFileSize || len > format::kMaxFileSize - off) return uint64_t{0};
+  uint64_t first = off / kBlockSize, end = (off + len + kBlockSize - 1) / kBlockSize;
+  uint64_t mapped = 0;
+  ExtentMap em(v_, ino_, in_);
+  int r = em.for_each(first, end, [&](const Extent& e) {
+    mapped += std::min(end, e.end()) - std::max(first, e.logical);
+    return true;
+  });
+  if (r < 0) return Error{r};
+  return (end - first) - mapped;
+}
+
 int FileIo::zero_partial(uint64_t off, uint64_t len) {
   if (len == 0) return 0;
   uint64_t blk = off / kBlockSize;

@@ -20,6 +20,9 @@ class FileIo {
   Result<size_t> read(uint64_t off, size_t len, char* buf);
   // Writes and extends the size; short only when space ran out after some bytes.
   Result<size_t> write(uint64_t off, const char* buf, size_t len);
+  // Blocks a write of [off, off+len) would allocate (the holes in the range; unwritten
+  // extents need none). Cheap when the range is small.
+  Result<uint64_t> blocks_needed(uint64_t off, uint64_t len);
   // Sets the size: frees blocks past the end, zeroes the tail of a partial last block.
   int truncate(uint64_t size);
   // Allocates unwritten extents over the holes of [off, off+len) (fallocate mode 0 and

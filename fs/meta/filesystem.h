@@ -158,6 +158,8 @@ class Filesystem {
   virtual Result<size_t> read(Ino ino, uint64_t off, size_t len, char* buf) = 0;
   // Writes len bytes at off; returns the count (short only when the device fills up after
   // some bytes were written; -ENOSPC when none were). Updates size, mtime and ctime.
+  // When the range's holes need more blocks than are available, nothing is written and
+  // the result is -ENOSPC (the kernel reports a short async direct-I/O write as EIO).
   virtual Result<size_t> write(Ino ino, uint64_t off, const char* buf, size_t len) = 0;
   // Makes the file's data and the metadata that maps it durable (datasync: skip
   // metadata not needed to read the data back).

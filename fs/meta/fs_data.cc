@@ -87,14 +87,22 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   std::unique_lock l(n.mu);
   if (n.is_dir()) return Error{-EISDIR};
   if (!n.is_reg()) return Error{-EINVAL};
-  auto r = FileIo(vol_, ino, n.disk).write(off, buf, len);
-  if (!r && r.err() == -ENOSPC) {
-    // Freed metadata blocks become reusable after a write-back: try once more.
+  // All or nothing when space is short: the kernel turns a short write inside an async
+  // direct-I/O request into EIO, so refuse with ENOSPC before writing anything when the
+  // holes of the range need more blocks than are available.
+  FileIo io(vol_, ino, n.disk);
+  auto need = io.blocks_needed(off, len);
+  if (!need) return Error{need.err()};
+  if (*need > vol_.balloc.available_blocks()) {
+    // Freed metadata blocks become reusable after a write-back: try that first.
     l.unlock();
     sync();
     l.lock();
-    r = FileIo(vol_, ino, n.disk).write(off, buf, len);
+    need = io.blocks_needed(off, len);
+    if (!need) return Error{need.err()};
+    if (*need > vol_.balloc.available_blocks()) return Error{-ENOSPC};
   }
+  auto r = io.write(off, buf, len);
   if (r && *r > 0) {
     n.disk.mtime = n.disk.ctime = now_ts();
     n.dirty = true;
