@@ -84,6 +84,13 @@ void Checker::problem(std::string text, Fix fix) {
   res_.problems.push_back(Problem{std::move(text), false});
 }
 
+void Checker::expected_after_crash(std::string text, Fix fix) {
+  if (res_.stats.was_unclean && !opts_.repair)
+    res_.notes.push_back(std::move(text));
+  else
+    problem(std::move(text), fix);
+}
+
 void Checker::progress(std::string_view phase, uint64_t done, uint64_t total) {
   if (opts_.progress) opts_.progress(phase, done, total);
 }
@@ -274,7 +281,7 @@ void Checker::load_bitmaps() {
 void Checker::check_ownership() {
   if (!dup_.any()) return;
   // Owners are listed for the first kMaxDupBlocks blocks only: a damaged extent can claim
-  // 32768 blocks at once, and a map entry per block would not scale.
+  // kMaxExtentBlocks blocks at once, and a map entry per block would not scale.
   constexpr size_t kMaxDupBlocks = 4096;
   std::vector<uint64_t> dups;
   uint64_t unlisted = 0;
@@ -359,16 +366,17 @@ void Checker::check_block_bitmap() {
     } else if (damaged_) {
       unowned += e - b + 1;
     } else if (clear_lines++ < kMaxRunLines) {
-      problem(fmt::format("block bitmap: {} marked in use but owned by nothing (leaked)",
-                          range_text("block", "blocks", b, e)),
-              Fix::kBitmapClear);
+      expected_after_crash(fmt::format("block bitmap: {} marked in use but owned by nothing (leaked)",
+                                       range_text("block", "blocks", b, e)),
+                           Fix::kBitmapClear);
     } else {
       ++more_clear;
     }
     b = e + 1;
   }
   if (more_set) problem(fmt::format("block bitmap: {} more runs in use but marked free", more_set), Fix::kBitmapSet);
-  if (more_clear) problem(fmt::format("block bitmap: {} more runs of leaked blocks", more_clear), Fix::kBitmapClear);
+  if (more_clear)
+    expected_after_crash(fmt::format("block bitmap: {} more runs of leaked blocks", more_clear), Fix::kBitmapClear);
   if (unowned)
     problem(fmt::format("block bitmap: {} block{} marked in use {} owned by nothing found (some may belong to "
                         "the damaged objects above)",
@@ -381,17 +389,18 @@ void Checker::check_free_counts() {
     for (uint64_t b = 0; b < sb_.block_count; ++b) used += block_bit(b);
     uint64_t free_blocks = sb_.block_count - used;
     if (free_blocks != sb_.free_blocks)
-      problem(fmt::format("superblock: free block count is {}, the bitmap has {} free", sb_.free_blocks, free_blocks),
-              Fix::kFreeCounts);
+      expected_after_crash(
+          fmt::format("superblock: free block count is {}, the bitmap has {} free", sb_.free_blocks, free_blocks),
+          Fix::kFreeCounts);
   }
   if (std::all_of(ib_ok_.begin(), ib_ok_.end(), [](bool x) { return x; })) {
     uint64_t used = 0;
     for (uint64_t i = 1; i <= sb_.inode_count; ++i) used += inode_bit(i);
     res_.stats.inodes_used = used;
     if (sb_.inode_count - used != sb_.free_inodes)
-      problem(fmt::format("superblock: free inode count is {}, the bitmap has {} free", sb_.free_inodes,
-                          sb_.inode_count - used),
-              Fix::kFreeCounts);
+      expected_after_crash(fmt::format("superblock: free inode count is {}, the bitmap has {} free",
+                                       sb_.free_inodes, sb_.inode_count - used),
+                           Fix::kFreeCounts);
   }
 }
 

@@ -52,6 +52,9 @@ struct CheckResult {
   int status = 0;
   std::string error;
   std::vector<Problem> problems;
+  // Not problems: what FORMAT.md says an unclean unmount leaves (leaked blocks, stale free
+  // counts), reported as notes by a read-only check of a filesystem in the mounted state.
+  std::vector<std::string> notes;
   CheckStats stats;
 
   size_t unfixed() const;

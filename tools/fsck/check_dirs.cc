@@ -62,25 +62,13 @@ void Checker::check_directory(uint64_t ino, InodeInfo& info) {
   }
   ReadStore store(dev_, sb_.data_start, sb_.backup_block());
   btree::BTree tree(store, info.tree_root, tree_tag(kTagDir, ino));
-  std::string why;
-  uint64_t nodes = 0;
-  int r = tree.check(
-      [&](uint64_t b) {
-        claim(b, 1, ino, ClaimKind::kDirNode);
-        ++nodes;
-      },
-      &why);
-  info.blocks_found += nodes;
-  res_.stats.tree_nodes += nodes;
-  if (r < 0) {
-    if (!store.last_error().empty()) why += " (" + store.last_error() + ")";
-    bad(fmt::format("tree at block {}: {}", info.tree_root, why));
-    info.damaged = damaged_ = dirs_damaged_ = true;
+  if (!walk_tree(ino, info, store, tree, ClaimKind::kDirNode)) {
+    dirs_damaged_ = true;
     return;
   }
   uint64_t count = 0;
   std::vector<Dirent> bucket;
-  r = tree.scan(0, [&](uint64_t key, std::string_view value) {
+  int r = tree.scan(0, [&](uint64_t key, std::string_view value) {
     if (decode_bucket(value, &bucket) < 0 || bucket.empty()) {
       bad(fmt::format("entries under hash {:#x} do not decode", key));
       return true;

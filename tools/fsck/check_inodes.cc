@@ -121,23 +121,8 @@ void Checker::check_extents(uint64_t ino, const DiskInode& in, InodeInfo& info, 
     }
     ReadStore store(dev_, sb_.data_start, sb_.backup_block());
     btree::BTree tree(store, in.tree_root, tree_tag(kTagExtent, ino));
-    std::string why;
-    uint64_t nodes = 0;
-    int r = tree.check(
-        [&](uint64_t b) {
-          claim(b, 1, ino, ClaimKind::kExtentNode);
-          ++nodes;
-        },
-        &why);
-    info.blocks_found += nodes;
-    res_.stats.tree_nodes += nodes;
-    if (r < 0) {
-      if (!store.last_error().empty()) why += " (" + store.last_error() + ")";
-      bad(fmt::format("extent tree at block {}: {}", in.tree_root, why));
-      info.damaged = damaged_ = true;
-      return;
-    }
-    r = tree.scan(0, [&](uint64_t key, std::string_view val) {
+    if (!walk_tree(ino, info, store, tree, ClaimKind::kExtentNode)) return;
+    int r = tree.scan(0, [&](uint64_t key, std::string_view val) {
       if (val.size() != kExtentSize) {
         bad(fmt::format("extent tree record for key {} is {} bytes, not {}", key, val.size(), kExtentSize));
         return true;
@@ -178,6 +163,33 @@ void Checker::check_extents(uint64_t ino, const DiskInode& in, InodeInfo& info, 
     info.blocks_found += e.len;
     ++res_.stats.extents;
   }
+}
+
+bool Checker::walk_tree(uint64_t ino, InodeInfo& info, ReadStore& store, btree::BTree& tree, ClaimKind kind) {
+  const char* what = kind == ClaimKind::kDirNode ? "directory tree" : "extent tree";
+  uint64_t nodes = 0;
+  bool reported = false;
+  int r = tree.check_all(
+      [&](uint64_t b) {
+        claim(b, 1, ino, kind);
+        ++nodes;
+      },
+      [&](uint64_t b, const std::string& why) {
+        // A node pointer the store refused says more than the read error it caused.
+        const bool refused = why.find("read error") != std::string::npos && !store.last_error().empty();
+        std::string_view reason = why;
+        const std::string self = fmt::format("block {} ", b);  // the walker names the block: once is enough
+        if (reason.starts_with(self)) reason.remove_prefix(self.size());
+        if (refused) reason = store.last_error();
+        problem(fmt::format("inode {}: {} node {}{}{}", ino, what, b, reason.starts_with("at ") ? " " : ": ", reason));
+        reported = true;
+      });
+  info.blocks_found += nodes;
+  res_.stats.tree_nodes += nodes;
+  if (r == 0) return true;
+  if (!reported) problem(fmt::format("inode {}: {} at block {}: error {}", ino, what, tree.root(), r));
+  info.damaged = damaged_ = true;
+  return false;
 }
 
 void Checker::check_symlink(uint64_t ino, const DiskInode& in, const std::vector<Extent>& ex) {

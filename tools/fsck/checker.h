@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fs/btree/btree.h"
 #include "fs/format/inode.h"
 #include "fs/format/superblock.h"
 #include "tools/fsck/check.h"
@@ -99,6 +100,9 @@ class Checker {
                      std::vector<format::Extent>* out);
   void check_symlink(uint64_t ino, const format::DiskInode& in, const std::vector<format::Extent>& ex);
   void check_xattrs(uint64_t ino, const format::DiskInode& in, InodeInfo& info);
+  // Walks one inode's B+tree (extent or directory tree) with BTree::check_all: claims every
+  // good node, reports every bad one. False when some node was bad (the tree is damaged).
+  bool walk_tree(uint64_t ino, InodeInfo& info, ReadStore& store, btree::BTree& tree, ClaimKind kind);
   // check_dirs.cc
   void scan_directories();
   void check_directory(uint64_t ino, InodeInfo& info);
@@ -107,6 +111,9 @@ class Checker {
 
   // Helpers.
   void problem(std::string text, Fix fix = Fix::kNone);
+  // What is expected after an unclean unmount (FORMAT.md "Write-back order"): a note in -n
+  // mode, a fixable problem when repairing.
+  void expected_after_crash(std::string text, Fix fix);
   void progress(std::string_view phase, uint64_t done, uint64_t total);
   // Records that owner uses blocks [start, start+len); blocks outside the device are the
   // caller's to reject first.

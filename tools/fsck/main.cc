@@ -91,10 +91,11 @@ int main(int argc, char** argv) {
     return cli::kFsckError;
   }
   for (const fsck::Problem& pr : res.problems) fmt::print("{}{}\n", pr.text, pr.fixed ? " (fixed)" : "");
+  for (const std::string& note : res.notes) fmt::print("note: {}\n", note);
   const fsck::CheckStats& st = res.stats;
   if (res.stats.used_backup_superblock && res.problems.empty())
     fmt::print("{}: checked with the backup superblock\n", device);
-  if (st.was_unclean && !repair) fmt::print("{}: note: not cleanly unmounted (orphans are freed at the next mount)\n", device);
+  if (st.was_unclean && !repair) fmt::print("note: not cleanly unmounted: orphans are freed at the next mount\n");
   if (verbose) {
     fmt::print("{:>12} inodes used of {}\n", st.inodes_used, st.inode_count);
     fmt::print("{:>12} directories\n{:>12} regular files\n{:>12} symbolic links\n{:>12} devices, fifos, sockets\n",
