@@ -24,7 +24,8 @@ struct CacheOptions {
   WriteStrategy write = WriteStrategy::kChain;
   ReadStrategy read = ReadStrategy::kGang;
   // Dirty bytes (all inodes) above which the flusher writes everything back; 0 = a quarter of
-  // the pool's byte cap, or 256 MiB without a cap.
+  // the pool's byte cap, or 256 MiB without a cap. Past twice this, a writer writes its own
+  // file back and waits before its write returns (throttling).
   uint64_t dirty_limit_bytes = 0;
   // The timer trigger: every dirty page reaches the device at least this often; 0 = no timer.
   uint32_t flush_interval_ms = 5000;

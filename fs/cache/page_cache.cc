@@ -115,6 +115,13 @@ int PageCache::write(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblock
     stream.clear();
     after_dirty();
   }
+  // Throttle a writer that dirties faster than the flusher cleans (balance_dirty_pages): past
+  // twice the threshold it writes its own file back and waits. The error, if any, stays for
+  // fsync.
+  if (opts_.write != WriteStrategy::kSync && CacheStats::get(stats_.dirty_pages) > 2 * dirty_limit_) {
+    writeback_range(*ip, 0, UINT64_MAX, Trigger::kThreshold);
+    wait_idle(*ip);
+  }
   return 0;
 }
 

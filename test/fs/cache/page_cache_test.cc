@@ -408,6 +408,21 @@ TEST_CASE("the timer and the dirty threshold start writeback without fsync") {
     CHECK(wait_clean(c));
     CHECK(c.stats().wb_pages[static_cast<int>(Trigger::kThreshold)].load() == 9);
   }
+  {
+    // A writer faster than the flusher is throttled at twice the threshold.
+    CacheOptions o = quiet(WriteStrategy::kChain);
+    o.stream_writeback = false;
+    o.dirty_limit_bytes = 8 * 4096;
+    PageCache c(mem, bdev, *pool, o);
+    uint64_t most = 0;
+    for (uint64_t b = 0; b < 200; ++b) {
+      REQUIRE(c.write(1, b, 300 + b, 1, b * 4096, buf.data(), 4096, true) == 0);
+      most = std::max(most, c.dirty_bytes() / 4096);
+    }
+    CHECK(most <= 16);
+    REQUIRE(c.fsync(1) == 0);
+    CHECK(mem.bytes()[499 * 4096] == 't');
+  }
 }
 
 TEST_CASE("many threads on different files, with a small cache, the flusher and stream writeback") {
