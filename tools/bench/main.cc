@@ -1,0 +1,462 @@
+// chainfs-bench: compares chainfs's read/write strategies side by side on one block device,
+// against the raw device (io_uring, O_DIRECT), kernel ext4 and fuse2fs, in one run.
+//   engine level:     the io/ engine alone, every write_strategy x completion x page_alloc;
+//   filesystem level: chainfs mounted once per strategy set, driven through system calls;
+//   references:       raw device, ext4, fuse2fs (each skipped with a reason when unavailable).
+// Figures per cell (medians over --reps): MB/s or ops/s, average request that reached the
+// device (/sys/block/X/stat), CPU per GiB or per op (bench + daemon), voluntary context
+// switches, peak RSS, ratio to the raw device. Output: a table, bench.csv, bench.json and
+// charts (gnuplot). Needs root: loop devices, mounts, drop_caches.
+//   chainfs-bench --quick --out /tmp/b        # every strategy and reference, under 2 minutes
+//   chainfs-bench --device /dev/sdX --size 1024 --runtime 20 --reps 5 --out results
+// Limits: ext4's CPU is only what the kernel charged to the bench process (writeback in
+// kernel threads is not counted); peak RSS is the daemon's for FUSE targets and the bench's
+// own otherwise.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "chainfs/version.h"
+#include "tools/bench/cell.h"
+#include "tools/bench/engine.h"
+#include "tools/bench/report.h"
+#include "tools/bench/system.h"
+#include "tools/bench/workloads.h"
+#include "tools/common/cli.h"
+
+using namespace chainfs;
+using namespace chainfs::bench;
+
+namespace {
+
+constexpr const char* kProg = "chainfs-bench";
+
+struct FsSet {
+  std::string name, opts;
+};
+
+struct Config {
+  std::string device, image_dir = "/var/tmp", out = "chainfs-bench-out";
+  uint64_t size_mib = 256;
+  double runtime = 10;
+  unsigned reps = 3;
+  uint32_t files = 20000;
+  bool quick = false, quiet = false;
+  std::vector<std::string> targets{"engine", "raw", "ext4", "fuse2fs", "chainfs"};
+  std::vector<std::string> strategies{"sync", "page", "chain"};
+  std::vector<std::string> completions{"inline", "thread", "waiter"};
+  std::vector<std::string> allocs{"malloc", "percpu", "gang"};
+  std::vector<std::string> fs_sets;  // NAME=OPTS
+  std::vector<std::string> workloads = all_workloads();
+  std::string chainfs_bin, mkfs_bin;
+};
+
+std::vector<FsSet> default_fs_sets() {
+  return {{"sync/direct", "write_strategy=sync,cache=direct"},
+          {"page/direct", "write_strategy=page,cache=direct"},
+          {"chain/direct", "write_strategy=chain,cache=direct"},
+          {"sync/kernel", "write_strategy=sync,cache=kernel"},
+          {"page/kernel", "write_strategy=page,cache=kernel"},
+          {"chain/kernel", "write_strategy=chain,cache=kernel"},
+          {"chain/kernel/page-read", "write_strategy=chain,cache=kernel,read_strategy=page"}};
+}
+
+Cell make_cell(std::string level, std::string target, std::string options, std::string workload, std::string unit) {
+  Cell c;
+  c.level = std::move(level);
+  c.target = std::move(target);
+  c.options = std::move(options);
+  c.workload = std::move(workload);
+  c.unit = std::move(unit);
+  return c;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+// The progress line: "[12/54] chainfs chain/direct seq-write-1m (rep 1/3)" on a terminal.
+class ProgressLine {
+ public:
+  ProgressLine(size_t total, bool quiet)
+      : total_(total), on_(!quiet && isatty(2) && !std::getenv("CHAINFS_NO_PROGRESS")) {}
+  ~ProgressLine() { clear(); }
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  void show(const Cell& c, unsigned rep, unsigned reps) {
+    if (!on_) return;
+    std::string l = fmt::format("[{}/{}] {} {} (rep {}/{})", done_ + 1, total_, c.target, c.workload, rep + 1, reps);
+    fmt::print(stderr, "\r\033[K{}", l);
+    std::fflush(stderr);
+  }
+  void cell_done() { ++done_; }
+  void clear() {
+    if (on_) fmt::print(stderr, "\r\033[K");
+  }
+  // A message on its own line, keeping the progress line below it.
+  void note(const std::string& msg) {
+    clear();
+    fmt::print(stderr, "{}: {}\n", kProg, msg);
+  }
+
+ private:
+  size_t total_, done_ = 0;
+  bool on_;
+};
+
+struct Run {
+  Config cfg;
+  WorkParams params;
+  std::string dev;
+  std::vector<Cell> cells;
+  ProgressLine* progress = nullptr;
+};
+
+std::vector<Cell*> cells_of(Run& run, const std::string& target) {
+  std::vector<Cell*> out;
+  for (Cell& c : run.cells)
+    if (c.target == target) out.push_back(&c);
+  return out;
+}
+
+void skip_all(Run& run, const std::string& target, const std::string& status, const std::string& why) {
+  bool first = true;
+  for (Cell* c : cells_of(run, target)) {
+    if (c->status != "ok" || !c->reps.empty()) continue;
+    c->status = status;
+    c->reason = why;
+    run.progress->cell_done();
+    if (first) run.progress->note(fmt::format("{}: {} ({})", target, status, why));
+    first = false;
+  }
+}
+
+void record(Run& run, Cell* c, int rc, const std::string& why, const Sample& s) {
+  if (rc == 0) {
+    c->reps.push_back(s);
+    return;
+  }
+  c->status = rc == -EOPNOTSUPP ? "skipped" : "failed";
+  c->reason = why;
+  run.progress->note(fmt::format("{} {}: {}", c->target, c->workload, why));
+}
+
+void run_engine(Run& run) {
+  for (const EngineConfig& ec : engine_matrix(run.cfg.strategies, run.cfg.completions, run.cfg.allocs)) {
+    for (Cell* c : cells_of(run, ec.label())) {
+      for (unsigned r = 0; r < run.cfg.reps && c->status == "ok"; ++r) {
+        run.progress->show(*c, r, run.cfg.reps);
+        Meter m(run.dev, -1);
+        Sample s;
+        std::string why;
+        int rc = run_engine_workload(ec, c->workload, run.dev, run.params, m, &s, &why);
+        record(run, c, rc, why, s);
+      }
+      run.progress->cell_done();
+    }
+  }
+}
+
+void run_raw(Run& run) {
+  bool wrote_b = false;
+  for (Cell* c : cells_of(run, "raw")) {
+    for (unsigned r = 0; r < run.cfg.reps && c->status == "ok"; ++r) {
+      std::string why;
+      if (!wrote_b && (c->workload == "seq-read-1m" || c->workload == "rand-read-4k")) {
+        // Reads of a never-written sparse image would measure holes, not the device.
+        Meter prep("", -1);
+        Sample ps;
+        run_raw_workload("seq-write-1m", run.dev, run.params, prep, &ps, &why);
+      }
+      run.progress->show(*c, r, run.cfg.reps);
+      Meter m(run.dev, -1);
+      Sample s;
+      int rc = run_raw_workload(c->workload, run.dev, run.params, m, &s, &why);
+      if (rc == 0 && c->workload == "seq-write-1m") wrote_b = true;
+      record(run, c, rc, why, s);
+    }
+    run.progress->cell_done();
+  }
+}
+
+// How to make and mount one filesystem target.
+struct FsTarget {
+  std::string target, level, options;
+  std::vector<std::string> mkfs;                 // argv
+  std::string kernel_type;                        // "ext4", or empty for a daemon
+  std::vector<std::string> daemon;                // argv without DEV MNT
+  std::string skip;                               // reason it cannot run
+};
+
+int mount_target(const Run& run, const FsTarget& t, const std::string& mnt, Mounted* m, std::string* why) {
+  if (!t.kernel_type.empty()) return m->mount_kernel(t.kernel_type, run.dev, mnt, "", why);
+  std::vector<std::string> argv{t.daemon[0], run.dev, mnt};
+  argv.insert(argv.end(), t.daemon.begin() + 1, t.daemon.end());
+  std::string log = run.cfg.out + "/daemon.log";
+  std::ofstream(log, std::ios::app) << "=== " << t.target << "\n";
+  return m->mount_daemon(argv, mnt, log, why);
+}
+
+void run_fs_target(Run& run, const FsTarget& t) {
+  if (!t.skip.empty()) return skip_all(run, t.target, "skipped", t.skip);
+  CommandResult mk = run_command(t.mkfs, 600);
+  if (mk.status != 0) return skip_all(run, t.target, "failed", fmt::format("mkfs failed ({}): {}", mk.status, mk.out));
+  TempDir mnt;
+  if (mnt.create("/tmp/chainfs-bench-mnt-") < 0) return skip_all(run, t.target, "failed", "cannot make a mountpoint");
+  auto mounted = std::make_unique<Mounted>();
+  std::string why;
+  if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
+  std::vector<Cell*> cells = cells_of(run, t.target);
+  std::string b = mnt.path() + "/seq1m.dat";
+  for (unsigned r = 0; r < run.cfg.reps; ++r) {
+    for (Cell* c : cells) {
+      if (c->status != "ok") continue;
+      if (c->workload != "seq-write-1m" && c->workload != "seq-write-8k" && c->workload != "files" &&
+          access(b.c_str(), F_OK) != 0) {
+        Meter prep("", -1);
+        Sample ps;
+        run_fs_workload("seq-write-1m", mnt.path(), run.params, prep, &ps, &why);
+      }
+      if (workload_is_read(c->workload)) {
+        // Cold cache: the filesystem's own (a fresh daemon) and the kernel's.
+        if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount before a cold read was not clean");
+        drop_caches();
+        mounted = std::make_unique<Mounted>();
+        if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
+      }
+      run.progress->show(*c, r, run.cfg.reps);
+      Meter m(run.dev, mounted->daemon_pid());
+      Sample s;
+      why.clear();
+      int rc = run_fs_workload(c->workload, mnt.path(), run.params, m, &s, &why);
+      record(run, c, rc, why, s);
+      if (r + 1 == run.cfg.reps) run.progress->cell_done();
+    }
+  }
+  if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount was not clean");
+  for (Cell* c : cells)
+    if (c->status == "ok" && c->reps.empty()) run.progress->cell_done();
+}
+
+std::string self_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, size_t(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+std::vector<FsTarget> fs_targets(const Run& run, const std::vector<FsSet>& sets) {
+  std::vector<FsTarget> out;
+  const Config& c = run.cfg;
+  std::string mkfs_ext4 = find_program("mkfs.ext4", {});
+  std::vector<std::string> mkfs_ext4_argv{mkfs_ext4, "-F", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", run.dev};
+  if (has(c.targets, "ext4")) {
+    FsTarget t{"ext4", "reference", "mkfs.ext4 defaults", mkfs_ext4_argv, "ext4", {}, ""};
+    if (mkfs_ext4.empty()) t.skip = "mkfs.ext4 not found (Debian package e2fsprogs)";
+    out.push_back(t);
+  }
+  if (has(c.targets, "fuse2fs")) {
+    std::string bin = find_program("fuse2fs", {});
+    FsTarget t{"fuse2fs", "reference", "-f", mkfs_ext4_argv, "", {bin, "-f"}, ""};
+    if (bin.empty()) t.skip = "fuse2fs not installed (Debian package fuse2fs)";
+    else if (mkfs_ext4.empty()) t.skip = "mkfs.ext4 not found (Debian package e2fsprogs)";
+    out.push_back(t);
+  }
+  if (has(c.targets, "chainfs")) {
+    std::string dir = self_dir();
+    std::string daemon = find_program("chainfs", {c.chainfs_bin, dir + "/../chainfs/chainfs"});
+    std::string mkfs = find_program("mkfs.chainfs", {c.mkfs_bin, dir + "/../mkfs/mkfs.chainfs"});
+    for (const FsSet& s : sets) {
+      std::string stats = fmt::format("{}/stats-{}.json", c.out, s.name);
+      for (char& ch : stats)
+        if (ch == ' ') ch = '_';
+      std::replace(stats.begin() + long(c.out.size()) + 1, stats.end(), '/', '-');
+      FsTarget t{"chainfs " + s.name, "fs", s.opts, {mkfs, "-f", "-q", run.dev}, "",
+                 {daemon, "-f", "-o", s.opts + ",stats=" + stats}, ""};
+      if (daemon.empty()) t.skip = "the chainfs daemon was not found (give --chainfs or install it)";
+      else if (mkfs.empty()) t.skip = "mkfs.chainfs was not found (give --mkfs or install it)";
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  CLI::App app{"chainfs-bench: chainfs's strategies side by side, against the raw device, ext4 and fuse2fs"};
+  app.set_version_flag("--version", cli::version_text(kProg));
+  app.add_option("--device", c.device,
+                 "block device or image file to use (ITS CONTENTS ARE DESTROYED); default: a fresh image on a loop device");
+  app.add_option("--image-dir", c.image_dir, "where the fresh image is made (default /var/tmp)");
+  app.add_option("--size", c.size_mib, "MiB per file and per sequential pass (default 256)")->check(CLI::PositiveNumber);
+  app.add_option("--runtime", c.runtime, "seconds, at most, per repetition of a cell (default 10)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--reps", c.reps, "repetitions per cell; medians are reported (default 3)")->check(CLI::PositiveNumber);
+  app.add_option("--files", c.files, "files created, stat'ed and unlinked by 'files' (default 20000)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--targets", c.targets, "engine, raw, ext4, fuse2fs, chainfs")->delimiter(',');
+  app.add_option("--strategies", c.strategies, "engine write strategies: sync, page, chain")->delimiter(',');
+  app.add_option("--completions", c.completions, "engine completion modes: inline, thread, waiter")->delimiter(',');
+  app.add_option("--page-allocs", c.allocs, "engine page allocators: malloc, percpu, gang")->delimiter(',');
+  app.add_option("--fs-sets", c.fs_sets,
+                 "chainfs mounts as NAME=OPTS (';'-separated), e.g. 'fast=write_strategy=chain,cache=kernel'; "
+                 "default: sync, page, chain with cache=direct and cache=kernel, and chain with read_strategy=page")
+      ->delimiter(';');
+  app.add_option("--workloads", c.workloads, "seq-write-8k, seq-write-1m, rand-write-4k, seq-read-1m, rand-read-4k, files")
+      ->delimiter(',');
+  app.add_option("--out", c.out, "directory for bench.csv, bench.json, charts and daemon logs");
+  app.add_flag("--quick", c.quick, "small sizes, one repetition: every strategy and reference in under 2 minutes");
+  app.add_option("--chainfs", c.chainfs_bin, "the chainfs daemon (default: beside this binary, then PATH)");
+  app.add_option("--mkfs", c.mkfs_bin, "mkfs.chainfs (default: beside this binary, then PATH)");
+  app.add_flag("-q,--quiet", c.quiet, "no progress line");
+  CLI11_PARSE(app, argc, argv);
+
+  if (c.quick) {
+    c.size_mib = std::min<uint64_t>(c.size_mib, 16);
+    c.runtime = std::min(c.runtime, 0.5);
+    c.reps = 1;
+    c.files = std::min<uint32_t>(c.files, 500);
+  }
+  for (const std::string& w : c.workloads)
+    if (!is_workload(w)) {
+      cli::error_line(kProg, "unknown workload '" + w + "'");
+      return cli::kExitUsage;
+    }
+  for (const std::string& t : c.targets)
+    if (!has({"engine", "raw", "ext4", "fuse2fs", "chainfs"}, t)) {
+      cli::error_line(kProg, "unknown target '" + t + "'");
+      return cli::kExitUsage;
+    }
+  for (const std::string& s : c.strategies)
+    if (!has({"sync", "page", "chain"}, s)) {
+      cli::error_line(kProg, "unknown write strategy '" + s + "'");
+      return cli::kExitUsage;
+    }
+  for (const std::string& s : c.completions)
+    if (!has({"inline", "thread", "waiter"}, s)) {
+      cli::error_line(kProg, "unknown completion mode '" + s + "'");
+      return cli::kExitUsage;
+    }
+  for (const std::string& s : c.allocs)
+    if (!has({"malloc", "percpu", "gang"}, s)) {
+      cli::error_line(kProg, "unknown page_alloc '" + s + "'");
+      return cli::kExitUsage;
+    }
+  std::vector<FsSet> sets;
+  for (const std::string& s : c.fs_sets) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      cli::error_line(kProg, "--fs-sets wants NAME=OPTS, got '" + s + "'");
+      return cli::kExitUsage;
+    }
+    sets.push_back({s.substr(0, eq), s.substr(eq + 1)});
+  }
+  if (sets.empty()) sets = default_fs_sets();
+  if (geteuid() != 0) {
+    cli::error_line(kProg, "run as root (loop devices, mounts and drop_caches need it)");
+    return cli::kExitUsage;
+  }
+  if (mkdir(c.out.c_str(), 0755) != 0 && errno != EEXIST) {
+    cli::error_line(kProg, fmt::format("cannot create {}: {}", c.out, std::strerror(errno)));
+    return 1;
+  }
+  ::unlink((c.out + "/daemon.log").c_str());
+  install_stop_handlers();
+
+  Run run;
+  run.cfg = c;
+  run.params.size = c.size_mib << 20;
+  run.params.runtime = c.runtime;
+  run.params.files = c.files;
+
+  // The device: a given block device, a loop device over a given image, or a fresh image.
+  LoopImage loop;
+  std::string why;
+  struct stat st{};
+  if (!c.device.empty() && stat(c.device.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+    run.dev = c.device;
+  } else if (!c.device.empty()) {
+    cli::error_line(kProg, c.device + " is not a block device (give an image file through a loop device: losetup)");
+    return cli::kExitUsage;
+  } else {
+    uint64_t bytes = std::max<uint64_t>((c.size_mib << 20) * 2 + (512ull << 20), 1ull << 30);
+    if (loop.create(c.image_dir, bytes, &why) < 0) {
+      cli::error_line(kProg, why);
+      return 1;
+    }
+    run.dev = loop.device();
+  }
+
+  // Every requested cell exists from the start, so an aborted or skipped part still shows.
+  std::vector<FsTarget> fs = fs_targets(run, sets);
+  if (has(c.targets, "engine"))
+    for (const EngineConfig& ec : engine_matrix(c.strategies, c.completions, c.allocs))
+      for (const std::string& w : engine_workloads())
+        run.cells.push_back(make_cell("engine", ec.label(), fmt::format("write_strategy={},completion={},page_alloc={}",
+                                                                   ec.strategy, ec.completion, ec.page_alloc),
+                                 w, "MB/s"));
+  if (has(c.targets, "raw"))
+    for (const std::string& w : c.workloads)
+      run.cells.push_back(make_cell("reference", "raw", "io_uring O_DIRECT", w, workload_unit(w)));
+  for (const FsTarget& t : fs)
+    for (const std::string& w : c.workloads) run.cells.push_back(make_cell(t.level, t.target, t.options, w, workload_unit(w)));
+
+  ProgressLine progress(run.cells.size(), c.quiet);
+  run.progress = &progress;
+  fmt::print("{}: device {} ({}), {} MiB per file, {} s per cell at most, {} repetition(s), {} cells\n", kProg, run.dev,
+             c.device.empty() ? "loop device over " + loop.image() : "given", c.size_mib, c.runtime, c.reps,
+             run.cells.size());
+  std::fflush(stdout);
+  auto t0 = std::chrono::steady_clock::now();
+  bool interrupted = false;
+  try {
+    if (has(c.targets, "engine")) run_engine(run);
+    if (has(c.targets, "raw")) run_raw(run);
+    for (const FsTarget& t : fs) run_fs_target(run, t);
+  } catch (const Interrupted&) {
+    interrupted = true;
+  } catch (const std::exception& e) {
+    progress.note(std::string("stopped: ") + e.what());
+    interrupted = true;
+  }
+  progress.clear();
+  for (Cell& cell : run.cells) {
+    if (cell.status == "ok" && cell.reps.empty()) {
+      cell.status = "failed";
+      cell.reason = interrupted ? "interrupted" : "did not run";
+    }
+    summarize(&cell);
+  }
+  compute_ratios(&run.cells);
+  double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  print_table(stdout, run.cells);
+  nlohmann::json info{{"device", run.dev},
+                      {"image", c.device.empty() ? loop.image() : ""},
+                      {"size_mib", c.size_mib},
+                      {"runtime_s", c.runtime},
+                      {"reps", c.reps},
+                      {"files", c.files},
+                      {"quick", c.quick},
+                      {"workloads", c.workloads},
+                      {"targets", c.targets},
+                      {"seconds", total_s},
+                      {"interrupted", interrupted},
+                      {"nproc", sysconf(_SC_NPROCESSORS_ONLN)}};
+  std::ofstream(c.out + "/bench.csv") << to_csv(run.cells);
+  std::ofstream(c.out + "/bench.json") << to_json(run.cells, info).dump(2) << "\n";
+  std::string chart = write_charts(c.out, run.cells);
+  fmt::print("{}: {:.0f} s; wrote {}/bench.csv, {}/bench.json{}\n", kProg, total_s, c.out, c.out,
+             chart.empty() ? fmt::format(", {0}/bench-throughput.png, {0}/bench-reqsize.png", c.out) : "");
+  if (!chart.empty()) fmt::print("{}: no chart: {}\n", kProg, chart);
+  return interrupted ? 130 : 0;
+}

@@ -1,0 +1,338 @@
+#include "tools/bench/workloads.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "io/bio_chain.h"
+#include "io/bio_pool.h"
+#include "io/uring_device.h"
+#include "tools/bench/system.h"
+
+namespace chainfs::bench {
+
+namespace {
+
+constexpr uint64_t kKiB = 1024, kMiB = 1024 * 1024;
+constexpr size_t kBufBytes = 8 * kMiB;
+
+// Page-aligned memory with a non-zero pattern (zero pages could be special-cased somewhere).
+class Buffer {
+ public:
+  explicit Buffer(size_t bytes) : size_(bytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data_ = static_cast<char*>(p);
+    for (size_t i = 0; i < bytes; i += 64) std::memset(data_ + i, int((i / 64 * 131 + 7) & 0xff), 64);
+  }
+  ~Buffer() { munmap(data_, size_); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  char* at(uint64_t off) const { return data_ + off % size_; }
+
+ private:
+  char* data_;
+  size_t size_;
+};
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int close() {
+    int r = ::close(fd_);
+    fd_ = -1;
+    return r == 0 ? 0 : -errno;
+  }
+
+ private:
+  int fd_;
+};
+
+class Deadline {
+ public:
+  explicit Deadline(double s)
+      : end_(std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                     std::chrono::duration<double>(s))) {}
+  // Checked every 64 calls, so the clock is not read per 4 KiB operation.
+  bool over() {
+    if (++n_ % 64) return false;
+    check_stop();
+    return std::chrono::steady_clock::now() > end_;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point end_;
+  uint64_t n_ = 0;
+};
+
+int fail(std::string* why, const std::string& what, int err) {
+  *why = fmt::format("{}: {}", what, std::strerror(err));
+  return -err;
+}
+
+int write_all(int fd, const char* buf, size_t len, uint64_t off) {
+  while (len) {
+    ssize_t n = ::pwrite(fd, buf, len, off_t(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    buf += n;
+    len -= size_t(n);
+    off += uint64_t(n);
+  }
+  return 0;
+}
+
+int seq_write(const std::string& path, uint64_t chunk, const WorkParams& p, Meter& m, Sample* s, std::string* why) {
+  Buffer src(kBufBytes);
+  ::unlink(path.c_str());
+  m.start();
+  Fd fd(::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return fail(why, "create " + path, errno);
+  Deadline dl(p.runtime);
+  uint64_t off = 0;
+  for (; off < p.size; off += chunk) {
+    if (int r = write_all(fd.get(), src.at(off), chunk, off); r < 0) return fail(why, "write " + path, -r);
+    ++s->ops;
+    if (dl.over()) {
+      off += chunk;
+      break;
+    }
+  }
+  if (::fsync(fd.get()) != 0) return fail(why, "fsync " + path, errno);
+  if (int r = fd.close(); r < 0) return fail(why, "close " + path, -r);
+  s->bytes = off;
+  m.stop(s);
+  return 0;
+}
+
+uint64_t file_pages(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return uint64_t(st.st_size) / 4096;
+}
+
+int rand_write(const std::string& path, const WorkParams& p, Meter& m, Sample* s, std::string* why) {
+  Buffer src(kBufBytes);
+  uint64_t pages = file_pages(path);
+  if (pages == 0) return fail(why, path + " (written by seq-write-1m) is missing or empty", ENOENT);
+  std::mt19937_64 rng(p.seed);
+  std::uniform_int_distribution<uint64_t> pick(0, pages - 1);
+  uint64_t ops = std::max<uint64_t>(p.size / 4096 / 4, 1);
+  m.start();
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) return fail(why, "open " + path, errno);
+  Deadline dl(p.runtime);
+  for (uint64_t i = 0; i < ops; ++i) {
+    uint64_t off = pick(rng) * 4096;
+    if (int r = write_all(fd.get(), src.at(off), 4096, off); r < 0) return fail(why, "write " + path, -r);
+    ++s->ops;
+    if (dl.over()) break;
+  }
+  if (::fsync(fd.get()) != 0) return fail(why, "fsync " + path, errno);
+  if (int r = fd.close(); r < 0) return fail(why, "close " + path, -r);
+  s->bytes = s->ops * 4096;
+  m.stop(s);
+  return 0;
+}
+
+int seq_read(const std::string& path, const WorkParams& p, Meter& m, Sample* s, std::string* why) {
+  Buffer dst(kBufBytes);
+  m.start();
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return fail(why, "open " + path + " (written by seq-write-1m)", errno);
+  Deadline dl(p.runtime);
+  uint64_t off = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd.get(), dst.at(off), kMiB, off_t(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(why, "read " + path, errno);
+    }
+    if (n == 0) break;
+    off += uint64_t(n);
+    ++s->ops;
+    if (dl.over()) break;
+  }
+  s->bytes = off;
+  m.stop(s);
+  if (off == 0) return fail(why, path + " is empty", ENODATA);
+  return 0;
+}
+
+int rand_read(const std::string& path, const WorkParams& p, Meter& m, Sample* s, std::string* why) {
+  Buffer dst(kBufBytes);
+  uint64_t pages = file_pages(path);
+  if (pages == 0) return fail(why, path + " (written by seq-write-1m) is missing or empty", ENOENT);
+  std::mt19937_64 rng(p.seed + 1);
+  std::uniform_int_distribution<uint64_t> pick(0, pages - 1);
+  uint64_t ops = std::max<uint64_t>(p.size / 4096 / 4, 1);
+  m.start();
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return fail(why, "open " + path, errno);
+  Deadline dl(p.runtime);
+  for (uint64_t i = 0; i < ops; ++i) {
+    uint64_t off = pick(rng) * 4096;
+    ssize_t n = ::pread(fd.get(), dst.at(off), 4096, off_t(off));
+    if (n < 0 && errno != EINTR) return fail(why, "read " + path, errno);
+    if (n != 4096) return fail(why, "short read " + path, EIO);
+    ++s->ops;
+    if (dl.over()) break;
+  }
+  s->bytes = s->ops * 4096;
+  m.stop(s);
+  return 0;
+}
+
+// create, stat and unlink of p.files files in a fresh directory: three phases, so the
+// directory is full while the stats run.
+int files(const std::string& dir, const WorkParams& p, Meter& m, Sample* s, std::string* why) {
+  std::string d = dir + "/files";
+  if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) return fail(why, "mkdir " + d, errno);
+  auto name = [&](uint32_t i) { return fmt::format("{}/f{:06}", d, i); };
+  m.start();
+  for (uint32_t i = 0; i < p.files; ++i) {
+    int fd = ::open(name(i).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return fail(why, "create " + name(i), errno);
+    ::close(fd);
+    if (i % 256 == 0) check_stop();
+  }
+  struct stat st{};
+  for (uint32_t i = 0; i < p.files; ++i)
+    if (::stat(name(i).c_str(), &st) != 0) return fail(why, "stat " + name(i), errno);
+  for (uint32_t i = 0; i < p.files; ++i)
+    if (::unlink(name(i).c_str()) != 0) return fail(why, "unlink " + name(i), errno);
+  ::sync();  // the metadata must reach the device inside the measurement, like the data's fsync
+  s->ops = uint64_t(p.files) * 3;
+  m.stop(s);
+  ::rmdir(d.c_str());
+  return 0;
+}
+
+// --- raw device ---------------------------------------------------------------------------
+
+// Runs `count` pieces through a bio chain; piece i is at device offset off_of(i) and
+// `piece` bytes long. Stops early at the deadline. Returns pieces done or -errno.
+template <typename OffsetFn>
+int64_t raw_chain(io::UringDevice& dev, io::BioOp op, bool merge, uint64_t piece, uint64_t count,
+                  OffsetFn off_of, double runtime, Buffer& buf) {
+  io::BioPool pool(dev, 64);
+  io::ChainOptions opts;
+  opts.op = op;
+  opts.merge = merge;
+  Deadline dl(runtime);
+  uint64_t done = 0;
+  int err = 0;
+  {
+    io::BioChain chain(pool, opts);
+    for (; done < count;) {
+      uint64_t off = off_of(done);
+      // The chain takes page-sized pieces; a larger piece is its pages in a row.
+      for (uint64_t b = 0; b < piece; b += 4096)
+        chain.append(io::PageView{buf.at(off + b), 0, 4096}, off + b);
+      ++done;
+      if (dl.over()) break;
+    }
+    err = chain.wait();
+  }
+  if (err < 0) return err;
+  if (op == io::BioOp::kWrite)
+    if (int r = dev.flush(); r < 0) return r;
+  return int64_t(done);
+}
+
+}  // namespace
+
+const std::vector<std::string>& all_workloads() {
+  static const std::vector<std::string> w{"seq-write-8k", "seq-write-1m", "rand-write-4k",
+                                          "seq-read-1m",  "rand-read-4k", "files"};
+  return w;
+}
+
+bool is_workload(const std::string& name) {
+  const auto& w = all_workloads();
+  return std::find(w.begin(), w.end(), name) != w.end();
+}
+
+const char* workload_unit(const std::string& name) {
+  return name == "files" || name.rfind("rand-", 0) == 0 ? "ops/s" : "MB/s";
+}
+
+bool workload_is_read(const std::string& name) { return name == "seq-read-1m" || name == "rand-read-4k"; }
+
+int run_fs_workload(const std::string& w, const std::string& dir, const WorkParams& p, Meter& m, Sample* s,
+                    std::string* why) {
+  std::string a = dir + "/seq8k.dat", b = dir + "/seq1m.dat";
+  if (w == "seq-write-8k") return seq_write(a, 8 * kKiB, p, m, s, why);
+  if (w == "seq-write-1m") return seq_write(b, kMiB, p, m, s, why);
+  if (w == "rand-write-4k") return rand_write(b, p, m, s, why);
+  if (w == "seq-read-1m") return seq_read(b, p, m, s, why);
+  if (w == "rand-read-4k") return rand_read(b, p, m, s, why);
+  if (w == "files") return files(dir, p, m, s, why);
+  return fail(why, "unknown workload " + w, EINVAL);
+}
+
+int run_raw_workload(const std::string& w, const std::string& device, const WorkParams& p, Meter& m, Sample* s,
+                     std::string* why) {
+  if (w == "files") {
+    *why = "no files on a raw device";
+    return -EOPNOTSUPP;
+  }
+  std::unique_ptr<io::UringDevice> dev;
+  io::OpenOptions oo;
+  if (int r = io::UringDevice::open(device, oo, {}, &dev); r < 0) return fail(why, "open " + device, -r);
+  if (!dev->direct()) {
+    *why = device + " refuses O_DIRECT";
+    return -EINVAL;
+  }
+  uint64_t size = std::min<uint64_t>(p.size, dev->size_bytes() / 2) / kMiB * kMiB;
+  if (size == 0) return fail(why, device + " is too small", ENOSPC);
+  // Area A (the 8 KiB writes) at 0, area B (1 MiB writes, random I/O, reads) after it.
+  uint64_t a = 0, b = size;
+  Buffer buf(kBufBytes);
+  std::mt19937_64 rng(p.seed + (workload_is_read(w) ? 1 : 0));
+  std::uniform_int_distribution<uint64_t> pick(0, size / 4096 - 1);
+  uint64_t rand_ops = std::max<uint64_t>(p.size / 4096 / 4, 1);
+  int64_t done = 0;
+  uint64_t piece = 0;
+  m.start();
+  if (w == "seq-write-8k") {
+    piece = 8 * kKiB;
+    done = raw_chain(*dev, io::BioOp::kWrite, true, piece, size / piece, [&](uint64_t i) { return a + i * piece; },
+                     p.runtime, buf);
+  } else if (w == "seq-write-1m" || w == "seq-read-1m") {
+    piece = kMiB;
+    done = raw_chain(*dev, w == "seq-write-1m" ? io::BioOp::kWrite : io::BioOp::kRead, true, piece, size / piece,
+                     [&](uint64_t i) { return b + i * piece; }, p.runtime, buf);
+  } else if (w == "rand-write-4k" || w == "rand-read-4k") {
+    piece = 4096;
+    done = raw_chain(*dev, w == "rand-write-4k" ? io::BioOp::kWrite : io::BioOp::kRead, false, piece, rand_ops,
+                     [&](uint64_t) { return b + pick(rng) * 4096; }, p.runtime, buf);
+  } else {
+    return fail(why, "unknown workload " + w, EINVAL);
+  }
+  if (done < 0) return fail(why, w + " on " + device, int(-done));
+  s->ops = uint64_t(done);
+  s->bytes = uint64_t(done) * piece;
+  m.stop(s);
+  return 0;
+}
+
+}  // namespace chainfs::bench
