@@ -150,7 +150,13 @@ int plan_layout(uint64_t blocks, uint64_t inodes, Superblock* sb, std::string* w
     return -ENOSPC;
   }
   blocks = std::min<uint64_t>(blocks, 1ull << 48);
-  if (inodes == 0) inodes = std::max<uint64_t>(blocks / 4, 1024);  // one per 16 KiB
+  if (inodes == 0) {
+    // One per 16 KiB, but up to 131072 (one per 8 KiB) on small devices so that 100,000
+    // files fit on a 1 GiB image.
+    inodes = blocks / 4;
+    if (inodes < 131072) inodes = std::min<uint64_t>(131072, blocks / 2);
+    inodes = std::max<uint64_t>(inodes, 1024);
+  }
   inodes = div_up(inodes, kInodesPerBlock) * kInodesPerBlock;
   uint64_t journal = std::clamp<uint64_t>(blocks / 256, 64, 32768);  // 0.4%, 256 KiB .. 128 MiB
   sb->block_count = blocks;
