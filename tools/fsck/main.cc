@@ -2,9 +2,10 @@
 //
 //   fsck.chainfs [-n|-y|-p|-a] [-f] [-v] [--] DEVICE
 //
-// -n opens the device read-only and changes nothing (what fstests runs after every test);
+// -n (and no option at all) opens the device read-only and changes nothing (what fstests
+// runs after every test);
 // -y, -p and -a fix what is provably safe (block bitmap bits, free counts, superblocks,
-// clean state) and only report the rest. A device in use (mounted read-write: the daemon
+// orphan list, clean state) and only report the rest. A device in use (mounted read-write: the daemon
 // holds it exclusively) is refused. One line per problem on stdout, then a summary line.
 // Exit status as e2fsck(8): 0 clean, 1 errors corrected, 4 errors left uncorrected,
 // 8 operational error (cannot open, not a chainfs), 16 usage error.
@@ -32,7 +33,9 @@ constexpr int kBusyWaitMs = 3000;
 int main(int argc, char** argv) {
   using namespace chainfs;
   using cli::error_line;
-  CLI::App app{"Check a chainfs filesystem (on-disk format v1) on DEVICE.", kProg};
+  CLI::App app{"Check a chainfs filesystem (on-disk format v1) on DEVICE. Without -y, -p or -a nothing is "
+               "changed. Exit status: 0 clean, 1 errors corrected, 4 errors left, 8 operational error, 16 usage.",
+               kProg};
   std::string device;
   bool no = false, yes = false, preen = false, preen_a = false, force = false, verbose = false;
   app.add_option("device", device, "block device or image file")->required();
