@@ -3,7 +3,7 @@
 //
 //   regress_fsstress -d DIR [-p procs] [-n ops per process] [-s seed] [-v]
 //
-// The processes share a small name space (DIR/d0..d7, nested one level, files f0..f31 in each),
+// The processes share a small name space (DIR/d0..d7, nested one level, files f0..f15 in each),
 // so creates, renames, links and unlinks collide; the errors such collisions cause (ENOENT,
 // EEXIST, ENOTEMPTY, ...) are expected. Each process also keeps a private file whose contents it
 // models and verifies after every write. An unexpected error (EIO, EUCLEAN, ENOSPC, ENOTCONN,
@@ -71,10 +71,10 @@ class Worker {
 
   std::string dir_path() {
     std::string d = o_.dir + "/d" + std::to_string(rnd(8));
-    if (rnd(3) == 0) d += "/d" + std::to_string(rnd(4));
+    if (rnd(4) == 0) d += "/d" + std::to_string(rnd(4));
     return d;
   }
-  std::string file_path() { return dir_path() + "/f" + std::to_string(rnd(32)); }
+  std::string file_path() { return dir_path() + "/f" + std::to_string(rnd(16)); }
   std::string any_path() { return rnd(4) == 0 ? dir_path() : file_path(); }
 
   int fatal(const char* what, const std::string& path) {
@@ -227,6 +227,14 @@ int main(int argc, char** argv) {
   if (mkdir(o.dir.c_str(), 0755) < 0 && errno != EEXIST) {
     std::perror(o.dir.c_str());
     return 1;
+  }
+  // The top-level directories exist from the start, so most operations find their parent.
+  for (int i = 0; i < 8; ++i) {
+    std::string d = o.dir + "/d" + std::to_string(i);
+    if (mkdir(d.c_str(), 0755) < 0 && errno != EEXIST) {
+      std::perror(d.c_str());
+      return 1;
+    }
   }
   std::vector<pid_t> kids;
   for (int i = 0; i < o.procs; ++i) {
