@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,9 +14,16 @@ using format::kBitsPerBitmapBlock;
 using format::kBlockSize;
 
 void Bitmap::load_block(uint32_t index, const uint8_t* bits) {
+  // kBitsPerBitmapBlock is a multiple of 64, so a bitmap block's bytes map onto whole words.
+  static_assert(kBitsPerBitmapBlock % 64 == 0);
   uint64_t base = uint64_t{index} * kBitsPerBitmapBlock;
-  for (uint64_t i = 0; i < kBitsPerBitmapBlock && base + i < items_; ++i)
-    if (bits[i / 8] >> (i % 8) & 1) set(base + i);
+  for (uint64_t j = 0; j < kBitsPerBitmapBlock / 8; ++j) {
+    uint64_t item = base + 8 * j;
+    if (item >= items_) break;
+    uint64_t v = bits[j];
+    if (items_ - item < 8) v &= (1u << (items_ - item)) - 1;  // bits past the end are not items
+    words_[item / 64] |= v << (item % 64);
+  }
 }
 
 uint64_t Bitmap::find_zero(uint64_t from) const {
@@ -44,19 +52,26 @@ void Bitmap::store_block(uint32_t index, uint8_t* bits) const {
 namespace {
 int load_bitmap(BlockCache& cache, format::BitmapKind kind, uint64_t start, uint64_t nblocks,
                 Bitmap* bits, std::string* why) {
-  mem::AlignedBuffer buf(kBlockSize);
-  for (uint64_t i = 0; i < nblocks; ++i) {
-    int r = cache.read(start + i, buf.data());
+  // Read straight from the device in 1 MiB requests (a 1 TiB filesystem has 8224 bitmap
+  // blocks); the allocator keeps the bits, and write-back replaces whole blocks.
+  constexpr uint64_t kBatch = 256;
+  mem::AlignedBuffer buf(kBatch * kBlockSize);
+  for (uint64_t i = 0; i < nblocks; i += kBatch) {
+    uint64_t n = std::min(kBatch, nblocks - i);
+    int r = cache.device().read((start + i) * kBlockSize, buf.data(), n * kBlockSize);
     if (r < 0) {
-      *why = fmt::format("cannot read bitmap block {}", start + i);
+      *why = fmt::format("cannot read bitmap blocks {}..{}", start + i, start + i + n - 1);
       return r;
     }
-    if (format::check_bitmap_block(buf.data(), kind, static_cast<uint32_t>(i)) < 0) {
-      *why = fmt::format("{} bitmap block {} fails its checksum",
-                         kind == format::BitmapKind::kBlocks ? "block" : "inode", start + i);
-      return -EUCLEAN;
+    for (uint64_t k = 0; k < n; ++k) {
+      const char* b = buf.data() + k * kBlockSize;
+      if (format::check_bitmap_block(b, kind, static_cast<uint32_t>(i + k)) < 0) {
+        *why = fmt::format("{} bitmap block {} fails its checksum",
+                           kind == format::BitmapKind::kBlocks ? "block" : "inode", start + i + k);
+        return -EUCLEAN;
+      }
+      bits->load_block(static_cast<uint32_t>(i + k), format::bitmap_bits(b));
     }
-    bits->load_block(static_cast<uint32_t>(i), format::bitmap_bits(buf.data()));
   }
   return 0;
 }
@@ -84,13 +99,27 @@ int BlockAllocator::load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitm
   free_.clear();
   free_count_ = 0;
   uint64_t run = 0;
-  for (uint64_t b = 0; b <= block_count; ++b) {
+  for (uint64_t b = 0; b <= block_count;) {
+    if (b < block_count && b % 64 == 0 && block_count - b >= 64) {
+      uint64_t w = bits_.word(b / 64);
+      if (w == 0) {  // 64 free blocks
+        run += 64;
+        b += 64;
+        continue;
+      }
+      if (w == ~0ull && run == 0) {  // 64 used blocks
+        b += 64;
+        continue;
+      }
+    }
     if (b < block_count && !bits_.test(b)) {
       ++run;
+      ++b;
       continue;
     }
     if (run) free_.emplace(b - run, run), free_count_ += run;
     run = 0;
+    ++b;
   }
   return 0;
 }
@@ -248,9 +277,9 @@ int InodeAllocator::load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitm
   bitmap_start_ = bitmap_start;
   int r = load_bitmap(cache, format::BitmapKind::kInodes, bitmap_start, bitmap_blocks, &bits_, why);
   if (r < 0) return r;
-  free_count_ = 0;
-  for (uint64_t i = 0; i < inode_count; ++i)
-    if (!bits_.test(i)) ++free_count_;
+  uint64_t used = 0;
+  for (uint64_t w = 0; w < (inode_count + 63) / 64; ++w) used += static_cast<uint64_t>(__builtin_popcountll(bits_.word(w)));
+  free_count_ = inode_count - used;
   return 0;
 }
 

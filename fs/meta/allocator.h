@@ -25,6 +25,7 @@ class Bitmap {
   void set(uint64_t i) { words_[i / 64] |= 1ull << (i % 64); }
   void clear(uint64_t i) { words_[i / 64] &= ~(1ull << (i % 64)); }
   uint64_t items() const { return items_; }
+  uint64_t word(uint64_t w) const { return words_[w]; }
   // First clear bit at or after from, or items() when none.
   uint64_t find_zero(uint64_t from) const;
   // Loads / stores the bits of bitmap block `index` (kBitsPerBitmapBlock items).

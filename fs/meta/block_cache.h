@@ -40,6 +40,8 @@ class BlockCache {
   // Writes every dirty block to the device (ascending order). Does not flush the device.
   int flush_dirty();
   size_t dirty_count() const;
+  // The device below, for bulk reads that need no caching (bitmaps at mount).
+  io::Device& device() { return dev_; }
   size_t size() const;
 
  private:
