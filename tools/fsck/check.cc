@@ -254,8 +254,8 @@ void Checker::load_bitmaps() {
     for (uint64_t i = 0; i < w.blocks; ++i) {
       const uint8_t* blk = raw.data() + i * kBlockSize;
       if (check_bitmap_block(blk, w.kind, static_cast<uint32_t>(i)) < 0) {
+        // Its bits are unknown, not the owners: the computed map can still rebuild it.
         (*w.ok)[i] = false;
-        damaged_ = damaged_ || w.kind == BitmapKind::kBlocks;
         problem(fmt::format("{} block {} (index {}): bad magic, checksum, kind or index", w.name, w.start + i, i),
                 w.kind == BitmapKind::kBlocks ? Fix::kBitmapBlock : Fix::kNone);
         continue;

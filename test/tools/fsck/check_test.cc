@@ -171,6 +171,7 @@ const Case kCases[] = {
     {"xattr-chain", 4, "xattr block", false},
     {"parent", 4, "directory's '..' is 1 but it is in directory", false},
     {"orphan-loop", 4, "orphan list", true},
+    {"bitmap-block", 4, "block bitmap block 1 (index 0): bad magic, checksum, kind or index", true},
 };
 
 TEST_CASE("each kind of damage is found, with the right exit code") {

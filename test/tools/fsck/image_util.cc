@@ -327,7 +327,8 @@ uint64_t first_data_block(io::Device& dev, uint64_t ino) {
 std::vector<std::string> case_names() {
   return {"bad-magic",      "sb-crc",     "primary-bad",      "bitmap-bit-clear", "leaked-block",
           "free-count",     "inode-crc",  "nlink",            "dirent-free-inode", "dup-block",
-          "dir-tree-node",  "extent-tree-node", "xattr-chain", "parent",          "orphan-loop"};
+          "dir-tree-node",  "extent-tree-node", "xattr-chain", "parent",          "orphan-loop",
+          "bitmap-block"};
 }
 
 int apply_case(io::Device& dev, const std::string& name) {
@@ -419,6 +420,7 @@ int apply_case(io::Device& dev, const std::string& name) {
     if (in.xattr_block == 0) return -EINVAL;
     return flip(in.xattr_block, 100);
   }
+  if (name == "bitmap-block") return flip(sb.block_bitmap_start, 1000);  // its checksum fails
   if (name == "parent") return edit_inode("/dir/sub", [](DiskInode& d) { d.parent = kRootIno; });
   if (name == "orphan-loop") {  // a linked file on the orphan list, pointing to itself
     uint64_t ino = ino_of(dev, "/small");
