@@ -52,7 +52,7 @@ fi
 
 if [ -x test/regress/check ]; then
   stage "regression suite, quick group, on chainfs"
-  (cd test/regress && FSTYP=chainfs ./check -g quick) 2>&1 | tee "$logdir/regress.log"
+  (cd test/regress && FSTYP=chainfs REGRESS_TIMEOUT=300 ./check -g quick) 2>&1 | tee "$logdir/regress.log"
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/regress.log" | tail -1)
   if [ -n "$line" ]; then
     passed=$((passed + $(cut -d' ' -f1 <<<"$line")))
