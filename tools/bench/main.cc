@@ -27,6 +27,7 @@
 #include "chainfs/version.h"
 #include "tools/bench/cell.h"
 #include "tools/bench/engine.h"
+#include "tools/bench/fio.h"
 #include "tools/bench/report.h"
 #include "tools/bench/system.h"
 #include "tools/bench/workloads.h"
@@ -57,6 +58,7 @@ struct Config {
   std::vector<std::string> fs_sets;  // NAME=OPTS
   std::vector<std::string> workloads = all_workloads();
   std::string chainfs_bin, mkfs_bin;
+  std::string fio = "auto";  // auto | on | off
 };
 
 std::vector<FsSet> default_fs_sets() {
@@ -112,6 +114,8 @@ class ProgressLine {
 
 struct Run {
   Config cfg;
+  std::string fio_bin;
+  nlohmann::json daemon_stats = nlohmann::json::object();  // target -> [{after, stats}]
   WorkParams params;
   std::string dev;
   std::vector<Cell> cells;
@@ -147,6 +151,23 @@ void record(Run& run, Cell* c, int rc, const std::string& why, const Sample& s) 
   run.progress->note(fmt::format("{} {}: {}", c->target, c->workload, why));
 }
 
+bool needs_seq1m(const std::string& w) {
+  return w == "rand-write-4k" || w == "seq-read-1m" || w == "rand-read-4k" || w == "fio-rand-read-4k";
+}
+
+// One repetition of a filesystem-level or raw workload (dir empty: on the raw device).
+int run_workload(Run& run, const std::string& w, const std::string& dir, Meter& m, Sample* s, std::string* why) {
+  if (w.rfind("fio-", 0) == 0) {
+    if (run.fio_bin.empty()) {
+      *why = "fio is not installed (Debian package fio)";
+      return -EOPNOTSUPP;
+    }
+    return run_fio_workload(run.fio_bin, w, dir, dir.empty() ? run.dev : "", run.params, m, s, why);
+  }
+  if (dir.empty()) return run_raw_workload(w, run.dev, run.params, m, s, why);
+  return run_fs_workload(w, dir, run.params, m, s, why);
+}
+
 void run_engine(Run& run) {
   for (const EngineConfig& ec : engine_matrix(run.cfg.strategies, run.cfg.completions, run.cfg.allocs)) {
     for (Cell* c : cells_of(run, ec.label())) {
@@ -168,7 +189,7 @@ void run_raw(Run& run) {
   for (Cell* c : cells_of(run, "raw")) {
     for (unsigned r = 0; r < run.cfg.reps && c->status == "ok"; ++r) {
       std::string why;
-      if (!wrote_b && (c->workload == "seq-read-1m" || c->workload == "rand-read-4k")) {
+      if (!wrote_b && needs_seq1m(c->workload) && c->workload != "rand-write-4k") {
         // Reads of a never-written sparse image would measure holes, not the device.
         Meter prep("", -1);
         Sample ps;
@@ -177,7 +198,7 @@ void run_raw(Run& run) {
       run.progress->show(*c, r, run.cfg.reps);
       Meter m(run.dev, -1);
       Sample s;
-      int rc = run_raw_workload(c->workload, run.dev, run.params, m, &s, &why);
+      int rc = run_workload(run, c->workload, "", m, &s, &why);
       if (rc == 0 && c->workload == "seq-write-1m") wrote_b = true;
       record(run, c, rc, why, s);
     }
@@ -192,7 +213,19 @@ struct FsTarget {
   std::string kernel_type;                        // "ext4", or empty for a daemon
   std::vector<std::string> daemon;                // argv without DEV MNT
   std::string skip;                               // reason it cannot run
+  std::string stats_path;                         // the daemon's -o stats= file, if any
 };
+
+// Keeps what the daemon's statistics file said when a mount ended (what the engine did).
+void capture_stats(Run& run, const FsTarget& t, const std::string& after) {
+  if (t.stats_path.empty()) return;
+  std::ifstream f(t.stats_path);
+  if (!f) return;
+  nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  if (j.is_discarded()) return;
+  run.daemon_stats[t.target].push_back({{"after", after}, {"stats", j}});
+  ::unlink(t.stats_path.c_str());
+}
 
 int mount_target(const Run& run, const FsTarget& t, const std::string& mnt, Mounted* m, std::string* why) {
   if (!t.kernel_type.empty()) return m->mount_kernel(t.kernel_type, run.dev, mnt, "", why);
@@ -217,8 +250,7 @@ void run_fs_target(Run& run, const FsTarget& t) {
   for (unsigned r = 0; r < run.cfg.reps; ++r) {
     for (Cell* c : cells) {
       if (c->status != "ok") continue;
-      if (c->workload != "seq-write-1m" && c->workload != "seq-write-8k" && c->workload != "files" &&
-          access(b.c_str(), F_OK) != 0) {
+      if (needs_seq1m(c->workload) && access(b.c_str(), F_OK) != 0) {
         Meter prep("", -1);
         Sample ps;
         run_fs_workload("seq-write-1m", mnt.path(), run.params, prep, &ps, &why);
@@ -226,6 +258,7 @@ void run_fs_target(Run& run, const FsTarget& t) {
       if (workload_is_read(c->workload)) {
         // Cold cache: the filesystem's own (a fresh daemon) and the kernel's.
         if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount before a cold read was not clean");
+        capture_stats(run, t, "before " + c->workload);
         drop_caches();
         mounted = std::make_unique<Mounted>();
         if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
@@ -234,12 +267,13 @@ void run_fs_target(Run& run, const FsTarget& t) {
       Meter m(run.dev, mounted->daemon_pid());
       Sample s;
       why.clear();
-      int rc = run_fs_workload(c->workload, mnt.path(), run.params, m, &s, &why);
+      int rc = run_workload(run, c->workload, mnt.path(), m, &s, &why);
       record(run, c, rc, why, s);
       if (r + 1 == run.cfg.reps) run.progress->cell_done();
     }
   }
   if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount was not clean");
+  capture_stats(run, t, "end");
   for (Cell* c : cells)
     if (c->status == "ok" && c->reps.empty()) run.progress->cell_done();
 }
@@ -258,13 +292,13 @@ std::vector<FsTarget> fs_targets(const Run& run, const std::vector<FsSet>& sets)
   std::string mkfs_ext4 = find_program("mkfs.ext4", {});
   std::vector<std::string> mkfs_ext4_argv{mkfs_ext4, "-F", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", run.dev};
   if (has(c.targets, "ext4")) {
-    FsTarget t{"ext4", "reference", "mkfs.ext4 defaults", mkfs_ext4_argv, "ext4", {}, ""};
+    FsTarget t{"ext4", "reference", "mkfs.ext4 defaults", mkfs_ext4_argv, "ext4", {}, "", ""};
     if (mkfs_ext4.empty()) t.skip = "mkfs.ext4 not found (Debian package e2fsprogs)";
     out.push_back(t);
   }
   if (has(c.targets, "fuse2fs")) {
     std::string bin = find_program("fuse2fs", {});
-    FsTarget t{"fuse2fs", "reference", "-f", mkfs_ext4_argv, "", {bin, "-f"}, ""};
+    FsTarget t{"fuse2fs", "reference", "-f", mkfs_ext4_argv, "", {bin, "-f"}, "", ""};
     if (bin.empty()) t.skip = "fuse2fs not installed (Debian package fuse2fs)";
     else if (mkfs_ext4.empty()) t.skip = "mkfs.ext4 not found (Debian package e2fsprogs)";
     out.push_back(t);
@@ -279,7 +313,7 @@ std::vector<FsTarget> fs_targets(const Run& run, const std::vector<FsSet>& sets)
         if (ch == ' ') ch = '_';
       std::replace(stats.begin() + long(c.out.size()) + 1, stats.end(), '/', '-');
       FsTarget t{"chainfs " + s.name, "fs", s.opts, {mkfs, "-f", "-q", run.dev}, "",
-                 {daemon, "-f", "-o", s.opts + ",stats=" + stats}, ""};
+                 {daemon, "-f", "-o", s.opts + ",stats=" + stats}, "", stats};
       if (daemon.empty()) t.skip = "the chainfs daemon was not found (give --chainfs or install it)";
       else if (mkfs.empty()) t.skip = "mkfs.chainfs was not found (give --mkfs or install it)";
       out.push_back(t);
@@ -317,6 +351,8 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", c.quick, "small sizes, one repetition: every strategy and reference in under 2 minutes");
   app.add_option("--chainfs", c.chainfs_bin, "the chainfs daemon (default: beside this binary, then PATH)");
   app.add_option("--mkfs", c.mkfs_bin, "mkfs.chainfs (default: beside this binary, then PATH)");
+  app.add_option("--fio", c.fio, "also drive every target with fio: auto (when installed), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_flag("-q,--quiet", c.quiet, "no progress line");
   CLI11_PARSE(app, argc, argv);
 
@@ -326,8 +362,11 @@ int main(int argc, char** argv) {
     c.reps = 1;
     c.files = std::min<uint32_t>(c.files, 500);
   }
+  std::string fio_bin = find_fio();
+  if (app.count("--workloads") == 0 && (c.fio == "on" || (c.fio == "auto" && !fio_bin.empty())))
+    c.workloads.insert(c.workloads.end(), fio_workloads().begin(), fio_workloads().end());
   for (const std::string& w : c.workloads)
-    if (!is_workload(w)) {
+    if (!is_workload(w) && !has(fio_workloads(), w)) {
       cli::error_line(kProg, "unknown workload '" + w + "'");
       return cli::kExitUsage;
     }
@@ -374,6 +413,7 @@ int main(int argc, char** argv) {
 
   Run run;
   run.cfg = c;
+  run.fio_bin = c.fio == "off" ? "" : fio_bin;
   run.params.size = c.size_mib << 20;
   run.params.runtime = c.runtime;
   run.params.files = c.files;
@@ -453,7 +493,9 @@ int main(int argc, char** argv) {
                       {"interrupted", interrupted},
                       {"nproc", sysconf(_SC_NPROCESSORS_ONLN)}};
   std::ofstream(c.out + "/bench.csv") << to_csv(run.cells);
-  std::ofstream(c.out + "/bench.json") << to_json(run.cells, info).dump(2) << "\n";
+  nlohmann::json out = to_json(run.cells, info);
+  out["daemon_stats"] = run.daemon_stats;
+  std::ofstream(c.out + "/bench.json") << out.dump(2) << "\n";
   std::string chart = write_charts(c.out, run.cells);
   fmt::print("{}: {:.0f} s; wrote {}/bench.csv, {}/bench.json{}\n", kProg, total_s, c.out, c.out,
              chart.empty() ? fmt::format(", {0}/bench-throughput.png, {0}/bench-reqsize.png", c.out) : "");

@@ -119,9 +119,12 @@ std::string write_charts(const std::string& dir, const std::vector<Cell>& cells)
   for (const std::string& w : workloads) {
     dat << "# " << w << "\n";
     for (const Cell* c : by[w]) {
+      // Short labels: the panel title already says engine or workload.
       std::string label = c->target;
+      if (label.rfind("engine ", 0) == 0) label = label.substr(7);
+      if (label.rfind("chainfs ", 0) == 0) label = "cfs " + label.substr(8);
       for (char& ch : label)
-        if (ch == ' ' || ch == '"') ch = '_';
+        if (ch == '"') ch = '\'';
       dat << fmt::format("\"{}\" {:.3f} {:.2f}\n", label, c->value, c->dev_avg_kib);
     }
     dat << "\n\n";
@@ -134,7 +137,7 @@ std::string write_charts(const std::string& dir, const std::vector<Cell>& cells)
   gp << "set style fill solid 0.6 border -1\nset boxwidth 0.7\nset xtics rotate by -60 font ',7'\n"
         "set grid ytics\nunset key\nset yrange [0:*]\n";
   for (int chart = 0; chart < 2; ++chart) {
-    gp << fmt::format("set terminal pngcairo size {},{} font ',9'\n", 420 * cols, 380 * rows);
+    gp << fmt::format("set terminal pngcairo noenhanced size {},{} font ',9'\n", 420 * cols, 380 * rows);
     gp << "set output '" << (chart == 0 ? "bench-throughput.png" : "bench-reqsize.png") << "'\n";
     gp << fmt::format("set multiplot layout {},{} title '{}'\n", rows, cols,
                       chart == 0 ? "chainfs-bench: throughput (median)" : "chainfs-bench: average device request (KiB)");

@@ -275,7 +275,9 @@ const char* workload_unit(const std::string& name) {
   return name == "files" || name.rfind("rand-", 0) == 0 ? "ops/s" : "MB/s";
 }
 
-bool workload_is_read(const std::string& name) { return name == "seq-read-1m" || name == "rand-read-4k"; }
+bool workload_is_read(const std::string& name) {
+  return name == "seq-read-1m" || name == "rand-read-4k" || name == "fio-rand-read-4k";
+}
 
 int run_fs_workload(const std::string& w, const std::string& dir, const WorkParams& p, Meter& m, Sample* s,
                     std::string* why) {
