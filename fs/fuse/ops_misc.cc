@@ -20,10 +20,10 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     conn->max_read = ctx->max_read;  // libfuse refuses INIT unless it equals -o max_read
     // The kernel then truncates with a SETATTR before OPEN, which carries the timestamps.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-    if (ctx->options.cache == CacheMode::kKernel) {
-      if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
-      conn->time_gran = 1;  // the format keeps nanoseconds; the kernel owns c/mtime with writeback
-    }
+    // cache=kernel is write-through unless the user adds -o writeback_cache (applied just
+    // below): with FUSE's writeback cache, write(2) succeeds on a full filesystem and ENOSPC
+    // or EIO surface only at a later fsync/close, unlike ext4, which reports them at write.
+    if (ctx->options.cache == CacheMode::kKernel) conn->time_gran = 1;  // nanosecond timestamps
     if (ctx->conn_opts) fuse_apply_conn_info_opts(ctx->conn_opts, conn);  // the user's -o last
     if (ctx->options.cache == CacheMode::kDirect && (conn->want & FUSE_CAP_WRITEBACK_CACHE)) {
       spdlog::warn("cache=direct: ignoring writeback_cache");
