@@ -2,7 +2,7 @@
 // BTree: an on-disk B+tree mapping 64-bit keys to variable-length byte values, used by
 // fs/meta for directory indexes (key = name hash), extent maps (key = logical block)
 // and anything else keyed by a number. Nodes are BlockStore blocks with a checksummed
-// header (layout in fs/btree/FORMAT-btree.md); a node that fails its checksum or its
+// header (layout in fs/format/FORMAT.md ("B+tree nodes")); a node that fails its checksum or its
 // structural checks makes the operation return -EUCLEAN (kCorrupt), never crash.
 //
 // Not thread-safe: the owner (a directory or inode) serialises access.

@@ -1,6 +1,6 @@
 #pragma once
 // One B+tree node = one BlockStore block: layout constants, field access, verification
-// and encoding. The byte layout is specified in fs/btree/FORMAT-btree.md; this header
+// and encoding. The byte layout is specified in fs/format/FORMAT.md ("B+tree nodes"); this header
 // is its only implementation. Accessors assume the block passed verify() first.
 #include <bit>
 #include <cstddef>

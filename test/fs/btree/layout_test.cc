@@ -1,4 +1,4 @@
-// The bytes on disk match fs/btree/FORMAT-btree.md, read with the offsets the document
+// The bytes on disk match fs/format/FORMAT.md ("B+tree nodes"), read with the offsets the document
 // gives (not with node.h's accessors), so the document and the code cannot drift apart.
 #include <doctest/doctest.h>
 
