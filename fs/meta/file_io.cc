@@ -7,14 +7,12 @@
 #include <cstring>
 
 #include "fs/meta/extent_map.h"
-#include "mem/aligned_buffer.h"
 
 namespace chainfs::fs {
 
 using format::kBlockSize;
 
 namespace {
-constexpr uint64_t kChunkBlocks = 256;  // 1 MiB per device request
 constexpr uint64_t kMaxBlocks = format::kMaxFileSize / kBlockSize;
 }  // namespace
 
@@ -24,21 +22,17 @@ Result<size_t> FileIo::read(uint64_t off, size_t len, char* buf) {
   if (len == 0) return size_t{0};
   std::memset(buf, 0, len);
   uint64_t first = off / kBlockSize, end = (off + len + kBlockSize - 1) / kBlockSize;
+  uint64_t size_blocks = (in_.size + kBlockSize - 1) / kBlockSize;
   ExtentMap em(v_, ino_, in_);
+  cache::PageCache& pc = v_.pages();
   int err = 0;
-  mem::AlignedBuffer tmp;
   int r = em.for_each(first, end, [&](const Extent& e) {
+    // Holes and unwritten extents stay zeros; the cache never has pages for them.
     if (e.unwritten()) return true;
-    uint64_t a = std::max(first, e.logical), b = std::min(end, e.end());
-    for (uint64_t c = a; c < b; c += kChunkBlocks) {
-      uint64_t n = std::min(kChunkBlocks, b - c);
-      if (tmp.size() < n * kBlockSize) tmp = mem::AlignedBuffer(n * kBlockSize);
-      err = v_.dev().read((e.physical + (c - e.logical)) * kBlockSize, tmp.data(), n * kBlockSize);
-      if (err < 0) return false;
-      uint64_t lo = std::max(off, c * kBlockSize), hi = std::min(off + len, (c + n) * kBlockSize);
-      std::memcpy(buf + (lo - off), tmp.data() + (lo - c * kBlockSize), hi - lo);
-    }
-    return true;
+    // The whole extent (clipped to the file) so readahead can run inside it.
+    uint64_t n = std::min(e.end(), size_blocks) - e.logical;
+    err = pc.read(ino_, e.logical, e.physical, n, off, buf, len);
+    return err == 0;
   });
   if (r < 0) return Error{r};
   if (err < 0) return Error{err};
@@ -47,32 +41,9 @@ Result<size_t> FileIo::read(uint64_t off, size_t len, char* buf) {
 
 int FileIo::write_run(uint64_t phys, uint64_t lblk, uint64_t nblocks, uint64_t off, const char* buf,
                       size_t len, bool fresh) {
-  // Blocks [lblk, lblk+nblocks) at phys receive the part of [off, off+len) inside them.
-  // Partial edge blocks are read first unless fresh (new or unwritten: zeros).
-  mem::AlignedBuffer tmp(std::min(nblocks, kChunkBlocks) * kBlockSize);
-  for (uint64_t c = lblk; c < lblk + nblocks; c += kChunkBlocks) {
-    uint64_t n = std::min(kChunkBlocks, lblk + nblocks - c);
-    uint64_t lo = std::max(off, c * kBlockSize), hi = std::min(off + len, (c + n) * kBlockSize);
-    uint64_t dev_off = (phys + (c - lblk)) * kBlockSize;
-    bool head_partial = lo > c * kBlockSize, tail_partial = hi < (c + n) * kBlockSize;
-    if (fresh) {
-      if (head_partial) std::memset(tmp.data(), 0, kBlockSize);
-      if (tail_partial) std::memset(tmp.data() + (n - 1) * kBlockSize, 0, kBlockSize);
-    } else {
-      if (head_partial) {
-        int r = v_.dev().read(dev_off, tmp.data(), kBlockSize);
-        if (r < 0) return r;
-      }
-      if (tail_partial && (n > 1 || !head_partial)) {
-        int r = v_.dev().read(dev_off + (n - 1) * kBlockSize, tmp.data() + (n - 1) * kBlockSize, kBlockSize);
-        if (r < 0) return r;
-      }
-    }
-    std::memcpy(tmp.data() + (lo - c * kBlockSize), buf + (lo - off), hi - lo);
-    int r = v_.dev().write(dev_off, tmp.data(), n * kBlockSize);
-    if (r < 0) return r;
-  }
-  return 0;
+  // The cache copies the part of [off, off+len) inside the run into its pages, reading
+  // partial edge blocks first unless fresh (new or unwritten: zeros around the data).
+  return v_.pages().write(ino_, lblk, phys, nblocks, off, buf, len, fresh);
 }
 
 Result<size_t> FileIo::write(uint64_t off, const char* buf, size_t len) {
@@ -147,6 +118,8 @@ Result<size_t> FileIo::write(uint64_t off, const char* buf, size_t len) {
     r = write_run(start, cur, got, off, buf, len, true);
     if (r == 0) r = em.insert_merge(Extent{cur, start, got, 0});
     if (r < 0) {
+      // Pages the cache may hold for these blocks go before the blocks do.
+      v_.pages().invalidate(ino_, cur, cur + got - 1);
       v_.balloc.free(start, got);
       err = r;
       break;
@@ -183,11 +156,9 @@ int FileIo::zero_partial(uint64_t off, uint64_t len) {
   int r = em.find(blk, &e, &found);
   if (r < 0) return r;
   if (!found || e.logical > blk || e.unwritten()) return 0;
-  mem::AlignedBuffer tmp(kBlockSize);
-  uint64_t dev_off = (e.physical + (blk - e.logical)) * kBlockSize;
-  if ((r = v_.dev().read(dev_off, tmp.data(), kBlockSize)) < 0) return r;
-  std::memset(tmp.data() + off % kBlockSize, 0, len);
-  return v_.dev().write(dev_off, tmp.data(), kBlockSize);
+  // Through the cache: a cached page of this block would otherwise hide the zeros.
+  static const char kZeros[kBlockSize] = {};
+  return v_.pages().write(ino_, blk, e.physical + (blk - e.logical), 1, off, kZeros, len, false);
 }
 
 int FileIo::truncate(uint64_t size) {
@@ -195,6 +166,9 @@ int FileIo::truncate(uint64_t size) {
   if (size < in_.size) {
     uint64_t keep = (size + kBlockSize - 1) / kBlockSize;
     ExtentMap em(v_, ino_, in_);
+    // Before the blocks are freed: waits for their writeback, so no late write lands on a
+    // block that has a new owner.
+    v_.pages().invalidate(ino_, keep, UINT64_MAX);
     int r = em.punch(keep, kMaxBlocks);
     if (r < 0) return r;
     // Zero the tail of the new last block so a later extension reads zeros there.
@@ -255,6 +229,8 @@ int FileIo::punch(uint64_t off, uint64_t len) {
   if (off % kBlockSize && (r = zero_partial(off, first_full * kBlockSize - off)) < 0) return r;
   if (end_off % kBlockSize && (r = zero_partial(end_full * kBlockSize, end_off % kBlockSize)) < 0)
     return r;
+  if (end_full <= first_full) return 0;
+  v_.pages().invalidate(ino_, first_full, end_full - 1);  // before the blocks are freed
   ExtentMap em(v_, ino_, in_);
   return em.punch(first_full, end_full);
 }

@@ -29,7 +29,10 @@
 #include <string>
 #include <string_view>
 
+#include "fs/cache/cache_options.h"
 #include "fs/result.h"
+#include "io/completion_thread.h"
+#include "mem/pool_options.h"
 
 namespace chainfs::io {
 class Device;
@@ -105,6 +108,16 @@ struct MountOptions {
   bool read_only = false;
   AtimeMode atime = AtimeMode::kRelatime;
   unsigned flush_interval_s = 5;  // dirty metadata reaches the device at least this often
+
+  // The data path (issue 3): how file data reaches the device. See open_data_device()
+  // (fs/meta/data_device.h) for the device each write strategy opens.
+  cache::WriteStrategy write_strategy = cache::WriteStrategy::kChain;
+  cache::ReadStrategy read_strategy = cache::ReadStrategy::kGang;
+  io::CompletionMode completion = io::CompletionMode::kThread;  // UringDevice only
+  mem::PoolKind page_alloc = mem::PoolKind::kGang;
+  uint64_t cache_size = 0;           // page cache bytes (the pool's cap); 0 = 256 MiB
+  std::string stats_path;            // statistics JSON refreshed every second; empty = none
+  bool force_compound_fallback = false;  // debug: compound buffers always scatter lists
 };
 
 class Filesystem {

@@ -84,6 +84,9 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   auto in = get(ino);
   if (!in) return Error{in.err()};
   Inode& n = **in;
+  // Ordered mode: the write-back holds the gate exclusively while it writes metadata, so
+  // no block allocated here is mapped on disk before its data is (fs_impl.h lock order).
+  std::shared_lock gate(data_gate_);
   std::unique_lock l(n.mu);
   if (n.is_dir()) return Error{-EISDIR};
   if (!n.is_reg()) return Error{-EINVAL};
@@ -96,7 +99,9 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   if (*need > vol_.balloc.available_blocks()) {
     // Freed metadata blocks become reusable after a write-back: try that first.
     l.unlock();
+    gate.unlock();
     sync();
+    gate.lock();
     l.lock();
     need = io.blocks_needed(off, len);
     if (!need) return Error{need.err()};
@@ -111,11 +116,18 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
 }
 
 int FilesystemImpl::fsync(Ino ino, bool /*datasync*/) {
-  // Data went to the device synchronously; the write-back below writes the metadata
-  // that maps it (and everything else dirty), then flushes the device.
+  // 1. the file's dirty pages, written and waited for (and its remembered write error,
+  // returned once); 2. the write-back: any data left, the metadata that maps it, a device
+  // flush (fs/cache/INTEGRATION.md, "fsync ordering").
   auto in = get(ino);
   if (!in) return in.err();
-  return sync();
+  int err = 0;
+  {
+    std::shared_lock l((*in)->mu);
+    if ((*in)->is_reg() && !(*in)->freed) err = vol_.pages().fsync(ino);
+  }
+  int r = sync();
+  return err ? err : r;
 }
 
 int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {

@@ -7,6 +7,9 @@
 //                            of directories change only under it
 //      sync_mu_              one write-back at a time; taken with no other lock held
 //                            (never together with rename_mu_)
+//      data_gate_            shared by write() (before the inode lock) while it allocates
+//                            and fills blocks; exclusive in write_back() (under sync_mu_)
+//                            from the last data writeback until the metadata is flushed
 //   2. Inode::mu             per inode; for two or more inodes: ancestor directory before
 //                            descendant (a parent before its entries); two unrelated
 //                            directories in inode-number order (only rename, under 1.)
@@ -18,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -103,6 +107,8 @@ class FilesystemImpl final : public Filesystem {
   std::mutex rename_mu_;
   std::mutex sync_mu_;
   uint32_t state_written_ = 0;          // guarded by sync_mu_
+  uint64_t flushed_data_writes_ = 0;    // guarded by sync_mu_: DataPath::data_writes() at the last flush
+  std::shared_mutex data_gate_;
   std::vector<Ino> written_orphans_;    // guarded by sync_mu_
   std::mutex map_mu_;
   std::unordered_map<Ino, InodeRef> map_;

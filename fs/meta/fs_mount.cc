@@ -36,6 +36,7 @@ void Attr::to_stat(struct stat* st) const {
 FilesystemImpl::FilesystemImpl(std::unique_ptr<io::Device> dev, const MountOptions& opts)
     : vol_(std::move(dev)), opts_(opts) {
   read_only_ = opts.read_only;
+  vol_.start_data_path(opts);
 }
 
 FilesystemImpl::~FilesystemImpl() {
@@ -144,8 +145,19 @@ void FilesystemImpl::flusher_loop() {
 }
 
 int FilesystemImpl::write_back(bool clean_state) {
+  // Ordered mode (as ext4's data=ordered): file data before the metadata that maps it, so a
+  // crash never leaves metadata pointing at blocks whose data was not written.
+  // 0. every dirty data page, written and waited for: first without stopping writers (the
+  //    bulk), then again with data_gate_ held so no write allocates a block (or turns an
+  //    unwritten extent into a written one) until the metadata below is on the device;
+  //    a device flush when data reached the device since the last flush, so the data is
+  //    durable before any metadata that points at it;
   // 1. inode records (orphans carry their list links), 2. bitmaps, 3. superblocks,
   // 4. every dirty cached block, 5. device flush, 6. freed metadata blocks reusable.
+  cache::PageCache& pc = vol_.pages();
+  int data_err = pc.writeback_all(true, cache::Trigger::kSyncAll);
+  std::unique_lock gate(data_gate_);
+  if (int e = pc.writeback_all(true, cache::Trigger::kSyncAll); e < 0 && !data_err) data_err = e;
   std::vector<InodeRef> todo;
   std::vector<Ino> orphan_list;
   {
@@ -163,12 +175,17 @@ int FilesystemImpl::write_back(bool clean_state) {
   uint32_t want_state = clean_state ? format::kStateClean : format::kStateMounted;
   if (todo.empty() && !vol_.balloc.has_dirty() && !vol_.ialloc.has_dirty() && !vol_.balloc.has_pending() &&
       vol_.cache.dirty_count() == 0 && orphan_list == written_orphans_ && state_written_ == want_state)
-    return 0;  // nothing changed since the last write-back
+    return data_err;  // no metadata changed since the last write-back
+  int first_err = 0;
+  if (uint64_t w = vol_.data().data_writes(); w != flushed_data_writes_) {
+    first_err = vol_.dev().flush();
+    if (first_err == 0) flushed_data_writes_ = w;
+    if (first_err < 0) return first_err;  // no metadata may go ahead of data not known durable
+  }
   for (Ino o : orphan_list) {
     auto in = get(o);
     if (in) todo.push_back(*in);
   }
-  int first_err = 0;
   for (auto& in : todo) {
     std::shared_lock l(in->mu);
     if (in->freed) continue;
@@ -197,8 +214,10 @@ int FilesystemImpl::write_back(bool clean_state) {
   }
   int r = vol_.cache.flush_dirty();
   if (r < 0 && !first_err) first_err = r;
+  uint64_t written = vol_.data().data_writes();  // all written before this flush (gate held)
   r = vol_.dev().flush();
   if (r < 0 && !first_err) first_err = r;
+  if (r == 0) flushed_data_writes_ = written;
   if (first_err == 0) {
     state_written_ = want_state;
     written_orphans_ = orphan_list;
@@ -219,7 +238,7 @@ int FilesystemImpl::write_back(bool clean_state) {
         ++it;
     }
   }
-  return first_err;
+  return first_err ? first_err : data_err;
 }
 
 int FilesystemImpl::sync() {
@@ -337,6 +356,8 @@ void FilesystemImpl::set_orphan(Ino ino, bool on) {
 
 void FilesystemImpl::free_inode_locked(Inode& in) {
   format::DiskInode& d = in.disk;
+  // Its cached pages go (and their writeback is waited for) before its blocks are freed.
+  if (in.is_reg()) vol_.pages().forget(in.ino);
   if (in.is_dir()) {
     Directory(vol_, in.ino, d).destroy();
   } else if (!(d.flags & format::kInodeInlineData)) {

@@ -13,6 +13,7 @@
 #include "fs/format/superblock.h"
 #include "fs/meta/allocator.h"
 #include "fs/meta/block_cache.h"
+#include "fs/meta/data_path.h"
 #include "io/device.h"
 
 namespace chainfs::fs {
@@ -24,6 +25,11 @@ class Volume {
   explicit Volume(std::unique_ptr<io::Device> dev) : dev_(std::move(dev)), cache(*dev_) {}
 
   io::Device& dev() { return *dev_; }
+  // File data: the page cache over dev (fs/cache/INTEGRATION.md). start_data_path() runs
+  // once, before any file data is touched.
+  void start_data_path(const MountOptions& opts) { data_ = std::make_unique<DataPath>(*dev_, opts); }
+  DataPath& data() { return *data_; }
+  cache::PageCache& pages() { return data_->pages(); }
   uint64_t data_start() const { return data_start_; }
   uint64_t block_count() const { return block_count_; }
   void set_geometry(uint64_t data_start, uint64_t block_count) {
@@ -46,6 +52,7 @@ class Volume {
 
  private:
   uint64_t data_start_ = 0, block_count_ = 0;
+  std::unique_ptr<DataPath> data_;  // last: gone before the block cache and the device
 };
 
 // Logs one line about corrupt metadata (block and inode named) on stderr through spdlog.

@@ -1,0 +1,65 @@
+#include "fs/meta/data_path.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace chainfs::fs {
+
+void PollingSyncBioDevice::submit(io::Bio* const* bios, size_t n) {
+  inner_.submit(bios, n);  // synchronous: the callbacks have run
+  std::lock_guard lk(mu_);
+  cv_.notify_all();
+}
+
+void PollingSyncBioDevice::wait_until(const std::function<bool()>& done) {
+  std::unique_lock lk(mu_);
+  while (!done()) cv_.wait_for(lk, std::chrono::milliseconds(1));
+}
+
+DataPath::DataPath(io::Device& dev, const MountOptions& opts) {
+  bdev_ = dynamic_cast<io::BioDevice*>(&dev);
+  if (!bdev_) {
+    own_bdev_ = std::make_unique<PollingSyncBioDevice>(dev);
+    bdev_ = own_bdev_.get();
+  }
+  mem::PoolOptions po;
+  po.kind = opts.page_alloc;
+  po.byte_cap = opts.cache_size ? opts.cache_size : kDefaultCacheBytes;
+  po.force_fallback = opts.force_compound_fallback;
+  pool_ = mem::make_page_pool(po);
+  cache::CacheOptions co;
+  co.write = opts.write_strategy;
+  co.read = opts.read_strategy;
+  co.flush_interval_ms = std::max(1u, opts.flush_interval_s) * 1000;
+  pages_ = std::make_unique<cache::PageCache>(dev, *bdev_, *pool_, co);
+  if (!opts.stats_path.empty()) {
+    MountOptions o = opts;
+    stats_ = std::make_unique<cache::StatsWriter>(opts.stats_path, [this, o] {
+      nlohmann::json j = pages_->stats_json();
+      j["mount"] = {{"write_strategy", cache::to_string(o.write_strategy)},
+                    {"read_strategy", cache::to_string(o.read_strategy)},
+                    {"completion", own_bdev_ ? "inline (synchronous device)" : io::to_string(o.completion)},
+                    {"page_alloc", mem::to_string(o.page_alloc)},
+                    {"cache_size", o.cache_size ? o.cache_size : kDefaultCacheBytes}};
+      return j;
+    });
+    if (int e = stats_->last_error())
+      spdlog::warn("chainfs: cannot write statistics to {}: {}", opts.stats_path, std::strerror(-e));
+  }
+}
+
+DataPath::~DataPath() {
+  stats_.reset();
+  pages_.reset();
+  pool_.reset();
+}
+
+uint64_t DataPath::data_writes() const {
+  const cache::CacheStats& s = pages_->stats();
+  return cache::CacheStats::get(s.written_pages) + cache::CacheStats::get(s.sync_writes) +
+         cache::CacheStats::get(s.write_errors);
+}
+
+}  // namespace chainfs::fs
