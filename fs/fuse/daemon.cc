@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -17,7 +18,7 @@
 #include "fs/fuse/mountinfo.h"
 #include "fs/fuse/mountpoint.h"
 #include "fs/fuse/ops.h"
-#include "io/sync_device.h"
+#include "fs/meta/data_device.h"
 #include "tools/common/cli.h"
 
 namespace chainfs::fuse {
@@ -63,16 +64,46 @@ std::string device_error(const std::string& dev, int e) {
   }
 }
 
-int open_device(const CommandLine& cl, std::unique_ptr<io::SyncDevice>* dev) {
+// The engine settings of the chainfs options, in the metadata layer's terms.
+void apply_engine_options(const Options& o, fs::MountOptions* m) {
+  switch (o.write_strategy) {
+    case WriteStrategy::kSync: m->write_strategy = cache::WriteStrategy::kSync; break;
+    case WriteStrategy::kPage: m->write_strategy = cache::WriteStrategy::kPage; break;
+    case WriteStrategy::kChain: m->write_strategy = cache::WriteStrategy::kChain; break;
+  }
+  switch (o.read_strategy) {
+    case ReadStrategy::kPage: m->read_strategy = cache::ReadStrategy::kPage; break;
+    case ReadStrategy::kGang: m->read_strategy = cache::ReadStrategy::kGang; break;
+  }
+  switch (o.completion) {
+    case Completion::kInline: m->completion = io::CompletionMode::kInline; break;
+    case Completion::kThread: m->completion = io::CompletionMode::kThread; break;
+    case Completion::kWaiter: m->completion = io::CompletionMode::kWaiter; break;
+  }
+  switch (o.page_alloc) {
+    case PageAlloc::kMalloc: m->page_alloc = mem::PoolKind::kMalloc; break;
+    case PageAlloc::kPercpu: m->page_alloc = mem::PoolKind::kPercpu; break;
+    case PageAlloc::kGang: m->page_alloc = mem::PoolKind::kGang; break;
+  }
+  m->cache_size = o.cache_size;
+  std::error_code ec;
+  m->stats_path = o.stats_path.empty() ? std::string() : std::filesystem::absolute(o.stats_path, ec).string();
+  if (ec) m->stats_path = o.stats_path;
+  m->flush_interval_s = o.flush_interval_s;
+  // CHAINFS_FORCE_COMPOUND_FALLBACK=1 in the environment (mem/pool_options.h).
+  m->force_compound_fallback = mem::force_fallback_from_env();
+}
+
+int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev) {
   io::OpenOptions oo;
   oo.exclusive = true;
   oo.busy_wait_ms = kBusyWaitMs;
   // Read-write even for -o ro, so a later remount,rw can write; a write-protected
-  // device still mounts read-only.
-  int e = io::SyncDevice::open(cl.device, oo, dev);
+  // device still mounts read-only. The device type follows write_strategy (data_device.h).
+  int e = fs::open_data_device(cl.device, oo, cl.mount, dev);
   if ((e == -EROFS || e == -EACCES || e == -EPERM) && cl.mount.read_only) {
     oo.read_only = true;
-    e = io::SyncDevice::open(cl.device, oo, dev);
+    e = fs::open_data_device(cl.device, oo, cl.mount, dev);
   }
   return e;
 }
@@ -82,6 +113,8 @@ int serve(CommandLine& cl, const std::string& mnt) {
     cli::error_line(cl.program, msg);
     return cli::kExitMountFailure;
   };
+  // Before the daemon changes its directory to /: a relative stats= path is the caller's.
+  apply_engine_options(cl.options, &cl.mount);
   Daemonizer daemonizer;
   if (!cl.foreground) {
     if (int e = daemonizer.start(); e < 0) return fail(std::string("cannot fork: ") + std::strerror(-e));
@@ -90,7 +123,7 @@ int serve(CommandLine& cl, const std::string& mnt) {
   // Before any thread starts (the filesystem may start some when mounted), so that only
   // the remount listener ever receives SIGUSR1.
   block_control_signal();
-  std::unique_ptr<io::SyncDevice> dev;
+  std::unique_ptr<io::Device> dev;
   if (int e = open_device(cl, &dev); e < 0) return fail(device_error(cl.device, e));
   std::string message;
   auto mounted = fs::mount_filesystem(std::move(dev), cl.mount, &message);
