@@ -47,8 +47,7 @@ inline fs::Caller caller(fuse_req_t req) {
   return fs::Caller{c->uid, c->gid};
 }
 
-// chainfs's Attr as the kernel's struct stat (kept here so the request layer does not
-// depend on fs/meta's implementation of Attr::to_stat).
+// chainfs's Attr as the kernel's struct stat (Attr::to_stat, by value).
 struct stat to_stat(const fs::Attr& a);
 
 fuse_entry_param to_entry(const fs::Attr& a, double timeout);

@@ -12,19 +12,7 @@ namespace chainfs::fuse::detail {
 
 struct stat to_stat(const fs::Attr& a) {
   struct stat st;
-  std::memset(&st, 0, sizeof st);
-  st.st_ino = a.ino;
-  st.st_mode = a.mode;
-  st.st_nlink = a.nlink;
-  st.st_uid = a.uid;
-  st.st_gid = a.gid;
-  st.st_rdev = a.rdev;
-  st.st_size = static_cast<off_t>(a.size);
-  st.st_blocks = static_cast<blkcnt_t>(a.blocks);
-  st.st_blksize = a.blksize;
-  st.st_atim = a.atime;
-  st.st_mtim = a.mtime;
-  st.st_ctim = a.ctime;
+  a.to_stat(&st);
   return st;
 }
 

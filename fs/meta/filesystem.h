@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <functional>
 #include <memory>
@@ -64,7 +65,21 @@ struct Attr {
   uint32_t blksize = 4096;
   timespec atime{}, mtime{}, ctime{}, btime{};
 
-  void to_stat(struct stat* st) const;
+  void to_stat(struct stat* st) const {
+    std::memset(st, 0, sizeof(*st));
+    st->st_ino = ino;
+    st->st_mode = mode;
+    st->st_nlink = nlink;
+    st->st_uid = uid;
+    st->st_gid = gid;
+    st->st_rdev = rdev;
+    st->st_size = static_cast<off_t>(size);
+    st->st_blocks = static_cast<blkcnt_t>(blocks);
+    st->st_blksize = blksize;
+    st->st_atim = atime;
+    st->st_mtim = mtime;
+    st->st_ctim = ctime;
+  }
 };
 
 // What setattr changes: a set of Field bits plus the values.

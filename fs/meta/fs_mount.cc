@@ -17,22 +17,6 @@ namespace chainfs::fs {
 
 using format::kBlockSize;
 
-void Attr::to_stat(struct stat* st) const {
-  std::memset(st, 0, sizeof(*st));
-  st->st_ino = ino;
-  st->st_mode = mode;
-  st->st_nlink = nlink;
-  st->st_uid = uid;
-  st->st_gid = gid;
-  st->st_rdev = rdev;
-  st->st_size = static_cast<off_t>(size);
-  st->st_blocks = static_cast<blkcnt_t>(blocks);
-  st->st_blksize = blksize;
-  st->st_atim = atime;
-  st->st_mtim = mtime;
-  st->st_ctim = ctime;
-}
-
 FilesystemImpl::FilesystemImpl(std::unique_ptr<io::Device> dev, const MountOptions& opts)
     : vol_(std::move(dev)), opts_(opts) {
   read_only_ = opts.read_only;
