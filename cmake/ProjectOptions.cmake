@@ -22,6 +22,12 @@ function(chainfs_test name)
   add_executable(${name} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/test/lib/doctest_main.cc)
   target_link_libraries(${name} PRIVATE chainfs_options doctest::doctest ${T_LIBS})
   doctest_discover_tests(${name})
+  # chainfs_unit_tests builds every doctest executable and nothing else (the sanitizer
+  # stages of scripts/test.sh build only that).
+  if(NOT TARGET chainfs_unit_tests)
+    add_custom_target(chainfs_unit_tests)
+  endif()
+  add_dependencies(chainfs_unit_tests ${name})
   # doctest's PROPERTIES are a flat list followed by its own LABELS, so a list of labels
   # cannot go through it; set labels and timeout on the discovered tests afterwards.
   set(labels unit ${T_LABELS})

@@ -34,7 +34,7 @@ ctest --test-dir build --output-on-failure -j 2 --timeout 900 2>&1 | tee "$logdi
 count_ctest "$logdir/ctest.log"
 
 stage "unit tests under ASan+UBSan"
-if BUILD_DIR=build-asan NO_INSTALL=1 ./scripts/build.sh -DCHAINFS_SANITIZE=address "${san_flags[@]}"; then
+if BUILD_DIR=build-asan NO_INSTALL=1 TARGET=chainfs_unit_tests ./scripts/build.sh -DCHAINFS_SANITIZE=address "${san_flags[@]}"; then
   ctest --test-dir build-asan -L unit --output-on-failure -j 2 --timeout 900 2>&1 | tee "$logdir/asan.log"
   count_ctest "$logdir/asan.log"
 else
@@ -42,7 +42,7 @@ else
 fi
 
 stage "threaded unit tests under TSan"
-if BUILD_DIR=build-tsan NO_INSTALL=1 ./scripts/build.sh -DCHAINFS_SANITIZE=thread "${san_flags[@]}"; then
+if BUILD_DIR=build-tsan NO_INSTALL=1 TARGET=chainfs_unit_tests ./scripts/build.sh -DCHAINFS_SANITIZE=thread "${san_flags[@]}"; then
   TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L tsan --output-on-failure --timeout 900 2>&1 \
     | tee "$logdir/tsan.log"
   if grep -q 'No tests were found' "$logdir/tsan.log"; then :; else count_ctest "$logdir/tsan.log"; fi
