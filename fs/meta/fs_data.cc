@@ -28,8 +28,8 @@ Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
     if (set.size != d.size) {
       int r = FileIo(vol_, ino, d).truncate(set.size);
       if (r < 0) return Error{r};
-      d.mtime = t;
     }
+    d.mtime = t;  // also when the size stays the same, as ext4 does
   }
   if (set.fields & SetAttr::kMode) d.mode = (d.mode & S_IFMT) | (set.mode & 07777);
   if (set.fields & SetAttr::kUid) d.uid = set.uid;

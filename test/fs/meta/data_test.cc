@@ -160,6 +160,12 @@ TEST_CASE("truncate down and up: blocks freed, partial tail zeroed, mtime/ctime"
   CHECK(readall(m, f, 0, 30000) == want);
   s.size = 0;
   CHECK(m->setattr(f, s)->blocks == 0);
+  // A truncate to the same size still sets mtime and ctime (as ext4 does).
+  fs::SetAttr old_times;
+  old_times.fields = fs::SetAttr::kMtime;
+  old_times.mtime = timespec{1, 0};
+  REQUIRE(m->setattr(f, old_times)->mtime.tv_sec == 1);
+  CHECK(m->setattr(f, s)->mtime.tv_sec > 1);
   fs::Ino d = m->mkdir(root, kRootIno, "d", 0755)->ino;
   CHECK(m->setattr(d, s).err() == -EISDIR);
 }
