@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "fs/cache/cache_page.h"
 #include "io/bio_chain.h"
@@ -43,6 +44,13 @@ struct InodePages {
   uint64_t ra_next = UINT64_MAX;  // GUARDED_BY(mu)
   uint64_t ra_end = 0;            // GUARDED_BY(mu): end of what readahead already fetched
   uint32_t ra_window = 0;         // GUARDED_BY(mu)
+  // Sequential writes: the block after the last write and how many blocks the current
+  // sequential run has, and the rest of the gang the run's pages come from (highest address
+  // first: pop_back gives the next page up), so that consecutive blocks sit in consecutive
+  // memory and a device request needs one segment per run, not one per page.
+  uint64_t wseq_next = UINT64_MAX;  // GUARDED_BY(mu)
+  uint64_t wseq_len = 0;            // GUARDED_BY(mu)
+  std::vector<char*> wgang;         // GUARDED_BY(mu)
 
   std::mutex wb_mu;
   std::unique_ptr<io::BioChain> chain;  // GUARDED_BY(wb_mu), created on first writeback

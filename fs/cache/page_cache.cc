@@ -25,6 +25,7 @@ PageCache::PageCache(io::Device& dev, io::BioDevice& bdev, mem::PagePool& pool, 
   // Under a cap, one call never holds more than a quarter of it in pages not yet in the cache,
   // so that a few threads together still leave room for reclaim to make progress.
   chunk_ = cap_pages_ ? std::clamp<uint64_t>(cap_pages_ / 4, 1, 1024) : 1024;
+  write_gang_ = chunk_ >= kWriteGang ? kWriteGang : 0;
   pool_.set_reclaim_hook([this](size_t want) { reclaim(want); });
   flusher_ = std::make_unique<Flusher>(
       [this](Trigger why) {
@@ -46,6 +47,7 @@ PageCache::~PageCache() {
     wait_idle(*ip);
     std::lock_guard wl(ip->wb_mu);
     ip->chain.reset();
+    release_write_gang(*ip);
     std::lock_guard lk(ip->mu);
     while (!ip->pages.empty()) drop_page_locked(*ip, ip->pages.begin(), &bufs);
   }
@@ -84,6 +86,50 @@ void PageCache::alloc_pages(size_t n, std::vector<char*>* out) {
   std::vector<void*> v(n);
   pool_.alloc_gang(v);
   for (size_t i = 0; i < n; ++i) (*out)[base + i] = static_cast<char*>(v[i]);
+}
+
+void PageCache::alloc_write_pages(InodePages& ip, const std::vector<uint64_t>& need, std::vector<char*>* out) {
+  const size_t n = need.size();
+  if (n == 0) return;
+  bool seq = false;
+  std::vector<char*> stale;
+  {
+    std::lock_guard lk(ip.mu);
+    seq = write_gang_ && n <= 2 && need.front() == ip.wseq_next && ip.wseq_len >= kWriteGangAfter &&
+          need.back() == need.front() + n - 1;
+    if (seq && ip.wgang.size() >= n) {
+      for (size_t i = 0; i < n; ++i) {
+        out->push_back(ip.wgang.back());
+        ip.wgang.pop_back();
+      }
+      return;
+    }
+    stale.swap(ip.wgang);  // not sequential, or too few left: the rest is of no use
+  }
+  free_pages(stale);
+  if (!seq) {
+    alloc_pages(n, out);
+    return;
+  }
+  std::vector<void*> g(write_gang_);
+  pool_.alloc_gang(g);  // address order
+  for (size_t i = 0; i < n; ++i) out->push_back(static_cast<char*>(g[i]));
+  std::vector<char*> rest;  // highest address first
+  for (size_t i = g.size(); i-- > n;) rest.push_back(static_cast<char*>(g[i]));
+  {
+    std::lock_guard lk(ip.mu);
+    if (ip.wgang.empty()) rest.swap(ip.wgang);  // else another writer refilled it meanwhile
+  }
+  free_pages(rest);
+}
+
+void PageCache::release_write_gang(InodePages& ip) {
+  std::vector<char*> bufs;
+  {
+    std::lock_guard lk(ip.mu);
+    bufs.swap(ip.wgang);
+  }
+  free_pages(bufs);
 }
 
 void PageCache::free_pages(std::vector<char*>& bufs) {
@@ -149,7 +195,7 @@ int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_
     }
     // Buffers and reads, unlocked (allocation may run reclaim, reads may run completions).
     std::vector<char*> bufs;
-    alloc_pages(need.size(), &bufs);
+    alloc_write_pages(ip, need, &bufs);
     std::vector<std::pair<uint64_t, char*>> reads;
     for (size_t i = 0; i < need.size(); ++i)
       if (read_first[i]) reads.push_back({phys + (need[i] - lblk), bufs[i]});
@@ -243,7 +289,12 @@ int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_
       }
     }
     free_pages(unused);
-    if (!retry) return 0;
+    if (!retry) {
+      std::lock_guard lk(ip.mu);
+      ip.wseq_len = b0 == ip.wseq_next ? ip.wseq_len + (b1 - b0) : b1 - b0;
+      ip.wseq_next = b1;
+      return 0;
+    }
     // Redo the chunk; pages already marked for the write-through are kept as they are.
   }
 }

@@ -47,6 +47,10 @@
 namespace chainfs::cache {
 
 inline constexpr uint64_t kBlock = 4096;
+// Sequential writes take their pages from a per-file gang of kWriteGang pages once the run is
+// kWriteGangAfter blocks long (small files never hold a gang).
+inline constexpr uint64_t kWriteGang = 64;
+inline constexpr uint64_t kWriteGangAfter = 16;
 
 class PageCache {
  public:
@@ -127,6 +131,11 @@ class PageCache {
   int write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages);
   int read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks);
   void alloc_pages(size_t n, std::vector<char*>* out);
+  // Buffers for the blocks `need` of a write: from the file's write gang when the write
+  // continues a sequential run, else alloc_pages.
+  void alloc_write_pages(InodePages& ip, const std::vector<uint64_t>& need, std::vector<char*>* out);
+  // Gives the write gangs' unused pages back to the pool (forget, reclaim, shutdown).
+  void release_write_gang(InodePages& ip);
   void free_pages(std::vector<char*>& bufs);
 
   // REQUIRES: ip.mu held.
@@ -154,6 +163,7 @@ class PageCache {
   uint64_t cap_pages_ = 0;     // 0 = no cap
   uint64_t dirty_limit_ = 0;   // pages
   uint64_t chunk_ = 1024;      // most pages one call holds before inserting them
+  uint64_t write_gang_ = 0;    // pages per write gang; 0 = none (a cap too small to spare them)
 
   std::mutex table_mu_;  // leaf: only held to find, add or remove an inode
   std::unordered_map<uint64_t, std::shared_ptr<InodePages>> table_;

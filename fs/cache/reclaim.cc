@@ -46,6 +46,7 @@ void PageCache::reclaim(size_t want) {
   want = std::max<size_t>(want, 1);
   size_t freed = evict(want);
   if (freed >= want) return;
+  for (auto& ip : all_inodes()) release_write_gang(*ip);
   writeback_all(true, Trigger::kReclaim);
   evict(want - freed);
 }

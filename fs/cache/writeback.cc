@@ -187,6 +187,7 @@ void PageCache::forget(uint64_t ino) {
   auto ip = get(ino, false);
   if (!ip) return;
   invalidate(ino, 0, UINT64_MAX);
+  release_write_gang(*ip);
   {
     std::lock_guard wl(ip->wb_mu);
     ip->chain.reset();  // waits for its requests (none: nothing of ino is under writeback)

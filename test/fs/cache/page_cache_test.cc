@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -299,6 +300,43 @@ TEST_CASE("chain merges a file's dirty pages into the largest requests; page sen
     REQUIRE(c.fsync(1) == 0);
     CHECK(device_writes(bdev) == (w == WriteStrategy::kChain ? 4u : 256u));
   }
+}
+
+TEST_CASE("sequential small writes take consecutive memory from a per-file gang, even interleaved with another file") {
+  // Two files written alternately, 8 KiB at a time: through the per-thread path their pages
+  // would interleave in memory (one segment per 8 KiB); a write gang keeps each file's run of
+  // blocks in one run of memory, so a 1 MiB request needs a few segments.
+  io::MemDevice mem(kDev, limits(1024));  // 256-page requests
+  io::SyncBioDevice bdev(mem);
+  mem::PoolOptions po = pool_opts(mem::PoolKind::kGang);
+  po.gang_pages = 64;
+  auto pool = mem::make_page_pool(po);
+  CacheOptions o = quiet(WriteStrategy::kChain);
+  o.stream_writeback = false;
+  PageCache c(mem, bdev, *pool, o);
+  std::vector<char> a(8192, 'a'), b(8192, 'b');
+  for (uint64_t blk = 0; blk < 256; blk += 2) {
+    REQUIRE(c.write(1, blk, 1000 + blk, 2, blk * 4096, a.data(), a.size(), true) == 0);
+    REQUIRE(c.write(2, blk, 5000 + blk, 2, blk * 4096, b.data(), b.size(), true) == 0);
+  }
+  REQUIRE(c.fsync(1) == 0);
+  auto st = bdev.stats().snapshot();
+  CHECK(st.write_submissions == 1);
+  // The first kWriteGangAfter blocks come from the thread cache (interleaved: one segment per
+  // 8 KiB write), the rest from gangs of kWriteGang pages: segments of at most 64 KiB (the
+  // device's max_segment_size), plus one where an arena's free run ends. Without gangs: 128.
+  const uint64_t gangs = (256 - cache::kWriteGangAfter + cache::kWriteGang - 1) / cache::kWriteGang;
+  const uint64_t per_gang = cache::kWriteGang * 4096 / 65536 + 1;
+  CHECK(st.segments <= cache::kWriteGangAfter / 2 + gangs * per_gang);
+  CHECK(st.write_bytes == 256 * 4096);
+  std::vector<char> back(256 * 4096);
+  REQUIRE(mem.read(1000 * 4096, back.data(), back.size()) == 0);
+  CHECK(std::all_of(back.begin(), back.end(), [](char ch) { return ch == 'a'; }));
+  REQUIRE(c.fsync(2) == 0);
+  REQUIRE(mem.read(5000 * 4096, back.data(), back.size()) == 0);
+  CHECK(std::all_of(back.begin(), back.end(), [](char ch) { return ch == 'b'; }));
+  c.forget(1);
+  c.forget(2);
 }
 
 TEST_CASE("writeback_all goes in device-offset order across files, merging neighbours") {
