@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace chainfs::cache {
@@ -306,7 +307,15 @@ int PageCache::write_through(InodePages& ip, uint64_t phys0, std::vector<CachePa
   std::vector<struct iovec> iov;
   iov.reserve(pages.size());
   for (CachePage* p : pages) iov.push_back({p->wb_buf, kBlock});
+  // Counted in the device's statistics like a request, so that write_strategy=sync reports
+  // what reached the device too.
+  io::IoStats& ios = bdev_.stats();
+  auto t0 = std::chrono::steady_clock::now();
+  ios.on_submit(io::BioOp::kWrite, pages.size() * kBlock, static_cast<uint32_t>(iov.size()), 1);
   int r = dev_.writev(phys0 * kBlock, iov.data(), static_cast<int>(iov.size()));
+  ios.on_complete(static_cast<uint64_t>(
+                      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()),
+                  r);
   CacheStats::add(stats_.sync_writes);
   std::vector<char*> to_free;
   {
@@ -349,23 +358,34 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
   if (b0 >= b1) return 0;
   auto ip = get(ino, true);
 
-  // Readahead (gang only): a read that starts where the previous one ended (or at the start
-  // of the file) is sequential; the window doubles up to readahead_max_pages, and pages past
-  // what was already read ahead are fetched with the last chunk of this read.
+  // Readahead (gang only). A read is sequential when it starts the file, or lies within one
+  // read of the stream (where the previous read ended, or a little before or after it: with
+  // cache=kernel the kernel's readahead requests arrive on several FUSE threads, out of
+  // order). The window doubles up to readahead_max_pages; when less than half a window is
+  // left ahead of this read, a whole window past what was read ahead is fetched with the last
+  // chunk of this read, so the device sees window-sized requests whatever the read size.
   uint64_t ra_from = 0, ra_to = 0;
   {
     std::lock_guard lk(ip->mu);
-    bool seq = opts_.read == ReadStrategy::kGang && opts_.readahead_max_pages && (b0 == ip->ra_next || b0 == 0);
+    const uint64_t n = b1 - b0;
+    const bool tracking = ip->ra_next != UINT64_MAX;
+    const uint64_t front = tracking ? std::max(ip->ra_next, ip->ra_end) : 0;
+    bool seq = opts_.read == ReadStrategy::kGang && opts_.readahead_max_pages &&
+               (b0 == 0 || (tracking && b1 + n + ip->ra_window >= ip->ra_next && b0 <= front + n));
     if (seq) {
       ip->ra_window = std::clamp<uint32_t>(ip->ra_window * 2, 4, opts_.readahead_max_pages);
-      ra_to = std::min<uint64_t>(b1 + std::min<uint64_t>(ip->ra_window, chunk_), lblk + nblocks);
-      ra_from = std::max(b1, std::min(ip->ra_next == b0 ? ip->ra_end : b1, ra_to));
-      ip->ra_end = std::max(ip->ra_end, ra_to);
+      uint64_t start = tracking ? std::max(b1, ip->ra_end) : b1;
+      if (start - b1 < ip->ra_window / 2) {
+        ra_from = start;
+        ra_to = std::max(ra_from, std::min<uint64_t>(start + std::min<uint64_t>(ip->ra_window, chunk_), lblk + nblocks));
+        ip->ra_end = std::max(ip->ra_end, ra_to);
+      }
+      ip->ra_next = tracking ? std::max(ip->ra_next, b1) : b1;
     } else {
       ip->ra_window = 0;
       ip->ra_end = 0;
+      ip->ra_next = b1;
     }
-    ip->ra_next = b1;
   }
 
   for (uint64_t c0 = b0; c0 < b1; c0 += chunk_) {

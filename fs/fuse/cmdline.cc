@@ -122,6 +122,7 @@ const struct fuse_opt kTable[] = {
     FUSE_OPT_KEY("cache_size=", kChainfs),
     FUSE_OPT_KEY("stats=", kChainfs),
     FUSE_OPT_KEY("flush_interval=", kChainfs),
+    FUSE_OPT_KEY("compound_fallback", kChainfs),
     FUSE_OPT_END,
 };
 
@@ -200,7 +201,7 @@ int handle(ParseState* st, const char* arg_c, int key) {
     case kNonempty: cl.nonempty = true; return 0;
     case kChainfs: {
       auto eq = arg.find('=');
-      int r = set_option(&cl.options, arg.substr(0, eq), arg.substr(eq + 1), &st->error);
+      int r = set_option(&cl.options, arg.substr(0, eq), value_of(arg), &st->error);
       return r == 0 ? 0 : -1;
     }
   }

@@ -90,8 +90,8 @@ void apply_engine_options(const Options& o, fs::MountOptions* m) {
   m->stats_path = o.stats_path.empty() ? std::string() : std::filesystem::absolute(o.stats_path, ec).string();
   if (ec) m->stats_path = o.stats_path;
   m->flush_interval_s = o.flush_interval_s;
-  // CHAINFS_FORCE_COMPOUND_FALLBACK=1 in the environment (mem/pool_options.h).
-  m->force_compound_fallback = mem::force_fallback_from_env();
+  // -o compound_fallback, or CHAINFS_FORCE_COMPOUND_FALLBACK=1 in the environment.
+  m->force_compound_fallback = o.compound_fallback || mem::force_fallback_from_env();
 }
 
 int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev) {

@@ -92,6 +92,14 @@ int set_option(Options* opts, std::string_view key, std::string_view value, std:
     opts->stats_path = std::string(value);
     return 0;
   }
+  if (key == "compound_fallback") {
+    if (!value.empty()) {
+      *error = fmt::format("bad option -o compound_fallback={}: it takes no value", value);
+      return -EINVAL;
+    }
+    opts->compound_fallback = true;
+    return 0;
+  }
   if (key == "flush_interval") {
     unsigned v = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
@@ -130,7 +138,9 @@ const char* options_help() {
          "    -o read_strategy=page|gang          per-page or gang reads (default gang)\n"
          "    -o cache_size=SIZE      page cache size, e.g. 512M (default: engine's choice)\n"
          "    -o stats=PATH           write statistics as JSON to PATH\n"
-         "    -o flush_interval=SECS  write dirty data at least this often (default 5)\n";
+         "    -o flush_interval=SECS  write dirty data at least this often (default 5)\n"
+         "    -o compound_fallback    debug: compound buffers always as scatter lists\n"
+         "                            (also CHAINFS_FORCE_COMPOUND_FALLBACK=1)\n";
 }
 
 }  // namespace chainfs::fuse

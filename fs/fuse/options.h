@@ -24,6 +24,7 @@ struct Options {
   uint64_t cache_size = 0;        // bytes of page cache; 0 = the engine's default
   std::string stats_path;         // empty = no statistics file
   unsigned flush_interval_s = 5;  // dirty data and metadata reach the device at least this often
+  bool compound_fallback = false;  // debug: compound buffers are always scatter lists
 };
 
 // Sets one option from "key" and "value" (the text after '='). Returns 0, or -EINVAL with

@@ -229,6 +229,11 @@ TEST_CASE("write_strategy=sync returns the device error from write and drops the
   CHECK(c.write(1, 0, 200, 2, 0, a.data(), a.size(), true) == 0);  // elsewhere: fine, and on disk
   CHECK(std::memcmp(mem.bytes().data() + 200 * 4096, a.data(), a.size()) == 0);
   CHECK(c.fsync(1) == 0);
+  // Both writes are in the device's statistics (what -o stats= reports), the first as an error.
+  auto st = bdev.stats().snapshot();
+  CHECK(st.write_submissions == 2);
+  CHECK(st.write_bytes == 2 * a.size());
+  CHECK(st.errors == 1);
 }
 
 TEST_CASE("a cache of a few pages still makes progress, for every strategy") {
@@ -418,6 +423,28 @@ TEST_CASE("reads: gang reads a sequential file in few requests with readahead; p
     for (uint64_t b = 0; b < 256; ++b) REQUIRE(c.read(8, 0, 2000, 256, b * 4096, buf.data(), 4096) == 0);
     CHECK(c.stats().read_requests.load() == reqs);
   }
+}
+
+TEST_CASE("readahead: reads arriving out of order still stream, in window-sized device requests") {
+  // 128 KiB reads of a 4 MiB file in pairs swapped (1, 0, 3, 2, ...), as the kernel's
+  // readahead requests come in on two FUSE threads: the window still grows, and the device
+  // sees requests of the window (256 pages = 1 MiB), not of the read.
+  io::MemDevice mem(kDev, limits());
+  io::SyncBioDevice bdev(mem);
+  auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
+  for (uint64_t b = 0; b < 1024; ++b) std::memset(mem.bytes().data() + (3000 + b) * 4096, static_cast<int>(b % 251 + 1), 4096);
+  PageCache c(mem, bdev, *pool, quiet(WriteStrategy::kChain));
+  std::vector<char> buf(32 * 4096);
+  for (uint64_t pair = 0; pair < 16; ++pair) {
+    for (uint64_t k : {2 * pair + 1, 2 * pair}) {
+      REQUIRE(c.read(9, 0, 3000, 1024, k * buf.size(), buf.data(), buf.size()) == 0);
+      for (uint64_t i = 0; i < 32; ++i) REQUIRE(buf[i * 4096] == static_cast<char>((k * 32 + i) % 251 + 1));
+    }
+  }
+  auto st = bdev.stats().snapshot();
+  CHECK(st.read_bytes == 1024 * 4096);  // every page read once
+  CHECK(st.read_submissions <= 12);     // 32 without the tolerance or the window-sized top-up
+  CHECK(c.stats().readahead_pages.load() > 700);  // all but the first reads' own pages
 }
 
 TEST_CASE("the timer and the dirty threshold start writeback without fsync") {

@@ -36,6 +36,10 @@ TEST_CASE("strategy options take their documented values and defaults") {
   CHECK(o.stats_path == "/tmp/s.json");
   CHECK(set_option(&o, "flush_interval", "30", &err) == 0);
   CHECK(o.flush_interval_s == 30);
+  CHECK_FALSE(o.compound_fallback);
+  CHECK(set_option(&o, "compound_fallback", "", &err) == 0);
+  CHECK(o.compound_fallback);
+  CHECK(set_option(&o, "compound_fallback", "1", &err) == -EINVAL);
   CHECK(std::string(to_string(o.write_strategy)) == "page");
   CHECK(std::string(to_string(o.cache)) == "direct");
 }
