@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -27,22 +28,30 @@ constexpr uint64_t kKiB = 1024, kMiB = 1024 * 1024;
 constexpr size_t kBufBytes = 8 * kMiB;
 
 // Page-aligned memory with a non-zero pattern (zero pages could be special-cased somewhere).
+// The raw reference's data: 2 MiB aligned and MADV_HUGEPAGE, as mem/'s arenas, so that its
+// requests are physically contiguous like the engine's gang pages; with plain 4 KiB pages the
+// block layer cuts every request at max_segments pages and the "physical limit" would be a
+// smaller request than chainfs's own.
 class Buffer {
  public:
-  explicit Buffer(size_t bytes) : size_(bytes) {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  explicit Buffer(size_t bytes) : size_(bytes), map_bytes_(bytes + kHuge) {
+    void* p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
-    data_ = static_cast<char*>(p);
+    map_ = static_cast<char*>(p);
+    data_ = map_ + (kHuge - reinterpret_cast<uintptr_t>(map_) % kHuge) % kHuge;
+    madvise(data_, bytes, MADV_HUGEPAGE);  // advice: without THP the buffer still works
     for (size_t i = 0; i < bytes; i += 64) std::memset(data_ + i, int((i / 64 * 131 + 7) & 0xff), 64);
   }
-  ~Buffer() { munmap(data_, size_); }
+  ~Buffer() { munmap(map_, map_bytes_); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   char* at(uint64_t off) const { return data_ + off % size_; }
 
  private:
+  static constexpr size_t kHuge = size_t{2} << 20;
+  size_t size_, map_bytes_;
+  char* map_;
   char* data_;
-  size_t size_;
 };
 
 class Fd {
