@@ -368,11 +368,15 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
   {
     std::lock_guard lk(ip->mu);
     const uint64_t n = b1 - b0;
-    const bool tracking = ip->ra_next != UINT64_MAX;
+    const bool tracking = ip->ra_next != UINT64_MAX && b0 != 0;  // the file's start starts a stream
     const uint64_t front = tracking ? std::max(ip->ra_next, ip->ra_end) : 0;
     bool seq = opts_.read == ReadStrategy::kGang && opts_.readahead_max_pages &&
                (b0 == 0 || (tracking && b1 + n + ip->ra_window >= ip->ra_next && b0 <= front + n));
     if (seq) {
+      if (!tracking) {  // a new stream: what an earlier one read ahead may be gone
+        ip->ra_window = 0;
+        ip->ra_end = 0;
+      }
       ip->ra_window = std::clamp<uint32_t>(ip->ra_window * 2, 4, opts_.readahead_max_pages);
       uint64_t start = tracking ? std::max(b1, ip->ra_end) : b1;
       if (start - b1 < ip->ra_window / 2) {
@@ -442,7 +446,7 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
           np->lblk = b;
           np->phys = phys + (b - lblk);
           np->data = data;
-          np->referenced = asked;
+          np->referenced = true;  // read ahead pages too: they are about to be read
           ip->pages.emplace(b, std::move(np));
           CacheStats::add(stats_.pages);
         }
