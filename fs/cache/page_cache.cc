@@ -288,14 +288,13 @@ int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_
           ip.run_len = 0;
         }
       }
+      if (!retry) {  // the sequential-write tracker for alloc_write_pages
+        ip.wseq_len = b0 == ip.wseq_next ? ip.wseq_len + (b1 - b0) : b1 - b0;
+        ip.wseq_next = b1;
+      }
     }
     free_pages(unused);
-    if (!retry) {
-      std::lock_guard lk(ip.mu);
-      ip.wseq_len = b0 == ip.wseq_next ? ip.wseq_len + (b1 - b0) : b1 - b0;
-      ip.wseq_next = b1;
-      return 0;
-    }
+    if (!retry) return 0;
     // Redo the chunk; pages already marked for the write-through are kept as they are.
   }
 }
