@@ -17,11 +17,16 @@ inline constexpr uint32_t kInodeMagic = 0x4E49;       // "IN", 16 bits, per inod
 
 // Feature flags. A v1 reader refuses unknown incompat bits, mounts unknown ro_compat bits
 // read-only only, and ignores unknown compat bits.
-inline constexpr uint64_t kCompatJournalReserved = 1u << 0;  // journal region reserved, not written
-inline constexpr uint64_t kCompatKnown = kCompatJournalReserved;
+inline constexpr uint64_t kCompatJournalReserved = 1u << 0;  // journal region reserved
+inline constexpr uint64_t kCompatJournal = 1u << 1;          // the region holds a journal (journal.h)
+inline constexpr uint64_t kCompatKnown = kCompatJournalReserved | kCompatJournal;
 inline constexpr uint64_t kIncompatExtentTree = 1u << 0;  // inodes may root an extent B+tree
 inline constexpr uint64_t kIncompatDirTree = 1u << 1;     // directories are hashed B+trees
-inline constexpr uint64_t kIncompatKnown = kIncompatExtentTree | kIncompatDirTree;
+// The journal may hold committed transactions not yet at home: replay before trusting
+// any other block. Set while mounted read-write, so a reader that knows no journal
+// refuses the filesystem instead of reading stale metadata.
+inline constexpr uint64_t kIncompatRecover = 1u << 2;
+inline constexpr uint64_t kIncompatKnown = kIncompatExtentTree | kIncompatDirTree | kIncompatRecover;
 inline constexpr uint64_t kRoCompatKnown = 0;
 
 // Superblock state.

@@ -52,13 +52,13 @@ void Bitmap::store_block(uint32_t index, uint8_t* bits) const {
 namespace {
 int load_bitmap(BlockCache& cache, format::BitmapKind kind, uint64_t start, uint64_t nblocks,
                 Bitmap* bits, std::string* why) {
-  // Read straight from the device in 1 MiB requests (a 1 TiB filesystem has 8224 bitmap
-  // blocks); the allocator keeps the bits, and write-back replaces whole blocks.
+  // Read past the cache in 1 MiB requests (a 1 TiB filesystem has 8224 bitmap blocks);
+  // the allocator keeps the bits, and write-back replaces whole blocks.
   constexpr uint64_t kBatch = 256;
   mem::AlignedBuffer buf(kBatch * kBlockSize);
   for (uint64_t i = 0; i < nblocks; i += kBatch) {
     uint64_t n = std::min(kBatch, nblocks - i);
-    int r = cache.device().read((start + i) * kBlockSize, buf.data(), n * kBlockSize);
+    int r = cache.read_uncached(start + i, n, buf.data());
     if (r < 0) {
       *why = fmt::format("cannot read bitmap blocks {}..{}", start + i, start + i + n - 1);
       return r;
@@ -142,7 +142,8 @@ void BlockAllocator::take_locked(uint64_t start, uint64_t len) {
 
 int BlockAllocator::alloc(uint64_t goal, uint32_t want, bool metadata, uint64_t* start, uint32_t* got) {
   std::lock_guard g(mu_);
-  uint64_t avail = metadata ? free_count_ : (free_count_ > reserved_ ? free_count_ - reserved_ : 0);
+  uint64_t usable = free_count_ - limbo_count_;
+  uint64_t avail = metadata ? usable : (usable > reserved_ ? usable - reserved_ : 0);
   if (avail == 0 || free_.empty()) return -ENOSPC;
   if (want > avail) want = static_cast<uint32_t>(avail);
   // 1. the run containing goal; 2. the first run at/after goal that holds want (bounded
@@ -180,10 +181,7 @@ int BlockAllocator::alloc(uint64_t goal, uint32_t want, bool metadata, uint64_t*
   return 0;
 }
 
-void BlockAllocator::mark_free_locked(uint64_t start, uint64_t len) {
-  for (uint64_t b = start; b < start + len; ++b) bits_.clear(b);
-  free_count_ += len;
-  touch_locked(start, len);
+void BlockAllocator::insert_free_locked(uint64_t start, uint64_t len) {
   auto next = free_.lower_bound(start);
   if (next != free_.begin()) {
     auto prev = std::prev(next);
@@ -212,35 +210,51 @@ void BlockAllocator::free(uint64_t start, uint64_t len) {
     }
     uint64_t e = b;
     while (e < end && bits_.test(e)) ++e;
-    mark_free_locked(b, e - b);
+    for (uint64_t x = b; x < e; ++x) bits_.clear(x);
+    free_count_ += e - b;
+    touch_locked(b, e - b);
+    freed_.push_back({b, e - b});
+    limbo_count_ += e - b;
     b = e;
   }
 }
 
-void BlockAllocator::free_deferred(uint64_t blk) {
+std::vector<BlockRange> BlockAllocator::take_freed() {
   std::lock_guard g(mu_);
-  pending_.push_back(blk);
+  return std::move(freed_);
 }
 
-std::vector<uint64_t> BlockAllocator::take_pending() {
+void BlockAllocator::give_back_freed(const std::vector<BlockRange>& ranges) {
   std::lock_guard g(mu_);
-  return std::move(pending_);
+  freed_.insert(freed_.end(), ranges.begin(), ranges.end());
 }
 
-void BlockAllocator::release(const std::vector<uint64_t>& blocks) {
+void BlockAllocator::release(const std::vector<BlockRange>& ranges) {
   std::lock_guard g(mu_);
-  for (uint64_t b : blocks)
-    if (b < bits_.items() && bits_.test(b)) mark_free_locked(b, 1);
+  for (const BlockRange& r : ranges) {
+    insert_free_locked(r.start, r.len);
+    limbo_count_ -= std::min(limbo_count_, r.len);
+  }
+}
+
+bool BlockAllocator::has_freed() const {
+  std::lock_guard g(mu_);
+  return !freed_.empty();
+}
+
+uint64_t BlockAllocator::free_unreserved() const {
+  std::lock_guard g(mu_);
+  return free_count_ > reserved_ ? free_count_ - reserved_ : 0;
+}
+
+uint64_t BlockAllocator::limbo_blocks() const {
+  std::lock_guard g(mu_);
+  return limbo_count_;
 }
 
 bool BlockAllocator::has_dirty() const {
   std::lock_guard g(mu_);
   return !dirty_.empty();
-}
-
-bool BlockAllocator::has_pending() const {
-  std::lock_guard g(mu_);
-  return !pending_.empty();
 }
 
 bool InodeAllocator::has_dirty() const {
@@ -250,12 +264,13 @@ bool InodeAllocator::has_dirty() const {
 
 uint64_t BlockAllocator::free_blocks() const {
   std::lock_guard g(mu_);
-  return free_count_ + pending_.size();
+  return free_count_;
 }
 
 uint64_t BlockAllocator::available_blocks() const {
   std::lock_guard g(mu_);
-  return free_count_ > reserved_ ? free_count_ - reserved_ : 0;
+  uint64_t usable = free_count_ - limbo_count_;
+  return usable > reserved_ ? usable - reserved_ : 0;
 }
 
 bool BlockAllocator::in_use(uint64_t blk) const {

@@ -2,8 +2,14 @@
 // Bitmap allocators for blocks and inodes. The bitmap is kept in memory (loaded and
 // verified at mount, written back through the block cache at sync) together with a
 // free-extent map (start -> length) so contiguous runs near a goal are found without
-// scanning bits. Freed metadata blocks are not reused before the next write-back
-// (see BlockCache: a stale cached copy must never overwrite a reused block).
+// scanning bits.
+//
+// A freed block is clear in the bitmap at once (the running transaction records it
+// free) but is not allocated again until release(): the metadata layer releases it only
+// when the transaction that freed it has committed and no live journal transaction
+// holds an image of it. Before that, the committed filesystem may still own the block
+// (a crash must not find another file's data in it) or a replay may write an old
+// metadata image over it.
 //
 // Thread-safe; mu_ is taken after inode locks and before the block cache's lock.
 #include <cstdint>
@@ -37,6 +43,10 @@ class Bitmap {
   uint64_t items_ = 0;
 };
 
+struct BlockRange {
+  uint64_t start = 0, len = 0;
+};
+
 class BlockAllocator {
  public:
   // Reads and verifies the bitmap blocks; -EUCLEAN with *why on a bad block.
@@ -47,24 +57,28 @@ class BlockAllocator {
   // or after goal that holds want, then any run. Data allocations (!metadata) may not
   // use the reserved blocks. 0 with *start/*got, or -ENOSPC.
   int alloc(uint64_t goal, uint32_t want, bool metadata, uint64_t* start, uint32_t* got);
-  // Frees data blocks (reusable at once).
+  // Frees blocks (data or metadata): free in the bitmap, allocatable after release().
   void free(uint64_t start, uint64_t len);
-  // Frees a metadata block: reusable only after release_pending() following a write-back.
-  void free_deferred(uint64_t blk);
-  std::vector<uint64_t> take_pending();
-  void release(const std::vector<uint64_t>& blocks);
+  // The ranges freed since the last call (by the running transaction).
+  std::vector<BlockRange> take_freed();
+  // The transaction that freed them did not commit: they belong to the next one.
+  void give_back_freed(const std::vector<BlockRange>& ranges);
+  // Freed ranges become allocatable.
+  void release(const std::vector<BlockRange>& ranges);
 
   bool has_dirty() const;
-  bool has_pending() const;
-  uint64_t free_blocks() const;
-  uint64_t available_blocks() const;  // free minus reserved
+  bool has_freed() const;
+  uint64_t free_blocks() const;       // free in the bitmap (what the superblock records)
+  uint64_t available_blocks() const;  // allocatable for data: free, released, minus reserved
+  uint64_t limbo_blocks() const;      // freed but not yet released
+  uint64_t free_unreserved() const;   // free in the bitmap minus reserved (statfs)
   // Encodes the changed bitmap blocks into the cache.
   void write_back(BlockCache& cache);
   // True when the bit is set (for tests and consistency checks).
   bool in_use(uint64_t blk) const;
 
  private:
-  void mark_free_locked(uint64_t start, uint64_t len);
+  void insert_free_locked(uint64_t start, uint64_t len);
   void take_locked(uint64_t start, uint64_t len);
   void touch_locked(uint64_t start, uint64_t len);
 
@@ -75,7 +89,8 @@ class BlockAllocator {
   uint64_t reserved_ = 0;
   uint64_t bitmap_start_ = 0;
   std::set<uint32_t> dirty_;
-  std::vector<uint64_t> pending_;
+  std::vector<BlockRange> freed_;  // freed by the running transaction
+  uint64_t limbo_count_ = 0;       // freed, not yet released
 };
 
 class InodeAllocator {

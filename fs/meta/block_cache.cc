@@ -1,6 +1,7 @@
 #include "fs/meta/block_cache.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -17,8 +18,13 @@ BlockCache::Entry* BlockCache::load_locked(uint64_t blk, int* err) {
   // working set is cached, and file data never goes through here.
   auto e = std::make_unique<Entry>();
   e->buf = mem::AlignedBuffer(kBlockSize);
-  *err = dev_.read(blk * kBlockSize, e->buf.data(), kBlockSize);
-  if (*err < 0) return nullptr;
+  if (auto c = committed_.find(blk); c != committed_.end()) {
+    // Committed but not yet at home: the journal's image is the current one.
+    std::memcpy(e->buf.data(), c->second->data(), kBlockSize);
+  } else {
+    *err = dev_.read(blk * kBlockSize, e->buf.data(), kBlockSize);
+    if (*err < 0) return nullptr;
+  }
   trim_locked();
   Entry* p = e.get();
   map_.emplace(blk, std::move(e));
@@ -33,6 +39,23 @@ void BlockCache::trim_locked() {
     else
       ++it;
   }
+}
+
+int BlockCache::read_uncached(uint64_t first, uint64_t n, char* buf) {
+  if (int r = dev_.read(first * kBlockSize, buf, n * kBlockSize); r < 0) return r;
+  std::lock_guard g(mu_);
+  for (auto& [blk, img] : committed_)
+    if (blk >= first && blk < first + n) std::memcpy(buf + (blk - first) * kBlockSize, img->data(), kBlockSize);
+  return 0;
+}
+
+void BlockCache::set_dirty_locked(Entry& e, bool dirty) {
+  if (e.dirty == dirty) return;
+  e.dirty = dirty;
+  if (dirty)
+    dirty_n_.fetch_add(1, std::memory_order_relaxed);
+  else
+    dirty_n_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 int BlockCache::read(uint64_t blk, void* buf) {
@@ -61,7 +84,7 @@ void BlockCache::write(uint64_t blk, const void* buf) {
     slot->buf = mem::AlignedBuffer(kBlockSize);
   }
   std::memcpy(slot->buf.data(), buf, kBlockSize);
-  slot->dirty = true;
+  set_dirty_locked(*slot, true);
 }
 
 int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
@@ -70,13 +93,16 @@ int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
   Entry* e = load_locked(blk, &err);
   if (!e) return err;
   fn(e->buf.data());
-  e->dirty = true;
+  set_dirty_locked(*e, true);
   return 0;
 }
 
 void BlockCache::forget(uint64_t blk) {
   std::lock_guard g(mu_);
-  map_.erase(blk);
+  auto it = map_.find(blk);
+  if (it == map_.end()) return;
+  set_dirty_locked(*it->second, false);
+  map_.erase(it);
 }
 
 int BlockCache::flush_dirty() {
@@ -91,7 +117,7 @@ int BlockCache::flush_dirty() {
       mem::AlignedBuffer copy(kBlockSize);
       std::memcpy(copy.data(), e->buf.data(), kBlockSize);
       batch.emplace_back(blk, std::move(copy));
-      e->dirty = false;
+      set_dirty_locked(*e, false);
     }
   }
   std::sort(batch.begin(), batch.end(), [](auto& a, auto& b) { return a.first < b.first; });
@@ -102,15 +128,89 @@ int BlockCache::flush_dirty() {
       if (!first_err) first_err = r;
       std::lock_guard g(mu_);
       auto it = map_.find(blk);
-      if (it != map_.end()) it->second->dirty = true;
+      if (it != map_.end()) set_dirty_locked(*it->second, true);
     }
   }
   return first_err;
 }
 
-size_t BlockCache::dirty_count() const {
+std::vector<BlockImage> BlockCache::take_dirty() {
+  std::vector<BlockImage> out;
   std::lock_guard g(mu_);
-  return static_cast<size_t>(std::count_if(map_.begin(), map_.end(), [](auto& kv) { return kv.second->dirty; }));
+  out.reserve(dirty_n_.load(std::memory_order_relaxed));
+  for (auto& [blk, e] : map_) {
+    if (!e->dirty) continue;
+    auto copy = std::make_shared<mem::AlignedBuffer>(kBlockSize);
+    std::memcpy(copy->data(), e->buf.data(), kBlockSize);
+    out.push_back({blk, std::move(copy)});
+    set_dirty_locked(*e, false);
+  }
+  std::sort(out.begin(), out.end(), [](const BlockImage& a, const BlockImage& b) { return a.home < b.home; });
+  return out;
+}
+
+void BlockCache::redirty(const std::vector<BlockImage>& blocks) {
+  std::lock_guard g(mu_);
+  for (const BlockImage& b : blocks) {
+    auto& slot = map_[b.home];
+    if (!slot) {
+      // Evicted since (it was clean): its image is the newest content there is.
+      slot = std::make_unique<Entry>();
+      slot->buf = mem::AlignedBuffer(kBlockSize);
+      std::memcpy(slot->buf.data(), b.data->data(), kBlockSize);
+    }
+    set_dirty_locked(*slot, true);
+  }
+}
+
+void BlockCache::add_committed(const std::vector<BlockImage>& blocks) {
+  std::lock_guard g(mu_);
+  for (const BlockImage& b : blocks) committed_[b.home] = b.data;
+}
+
+bool BlockCache::awaiting_checkpoint(uint64_t blk) const {
+  std::lock_guard g(mu_);
+  return committed_.count(blk) != 0;
+}
+
+size_t BlockCache::committed_count() const {
+  std::lock_guard g(mu_);
+  return committed_.size();
+}
+
+int BlockCache::write_home(std::vector<BlockImage> blocks) {
+  std::sort(blocks.begin(), blocks.end(), [](const BlockImage& a, const BlockImage& b) { return a.home < b.home; });
+  const size_t max_run = std::min<size_t>(256, IOV_MAX);
+  std::vector<struct iovec> iov;
+  for (size_t i = 0; i < blocks.size();) {
+    size_t j = i;
+    iov.clear();
+    while (j < blocks.size() && iov.size() < max_run && blocks[j].home == blocks[i].home + (j - i)) {
+      iov.push_back({const_cast<char*>(blocks[j].data->data()), kBlockSize});
+      ++j;
+    }
+    int r = dev_.writev(blocks[i].home * kBlockSize, iov.data(), static_cast<int>(iov.size()));
+    if (r < 0) return r;
+    home_requests_.fetch_add(1, std::memory_order_relaxed);
+    home_bytes_.fetch_add(iov.size() * kBlockSize, std::memory_order_relaxed);
+    i = j;
+  }
+  return 0;
+}
+
+int BlockCache::checkpoint() {
+  std::vector<BlockImage> all;
+  {
+    std::lock_guard g(mu_);
+    all.reserve(committed_.size());
+    for (auto& [blk, img] : committed_) all.push_back({blk, img});
+  }
+  return write_home(std::move(all));
+}
+
+void BlockCache::checkpoint_done() {
+  std::lock_guard g(mu_);
+  committed_.clear();
 }
 
 size_t BlockCache::size() const {

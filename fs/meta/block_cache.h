@@ -1,18 +1,27 @@
 #pragma once
 // BlockCache: write-back cache of metadata blocks (bitmaps, inode-table blocks, B+tree
-// nodes, xattr blocks). It stores bytes only; whoever interprets a block verifies it
-// (checksum and structure) and reports corruption. Dirty blocks reach the device in
-// flush_dirty() (sync, fsync, the flusher thread, read-only switch, unmount).
+// nodes, xattr blocks, superblocks). It stores bytes only; whoever interprets a block
+// verifies it (checksum and structure) and reports corruption.
+//
+// With the journal, a block moves through three states: dirty (changed by the running
+// transaction), committed (its image is in the journal but not yet at home: kept in
+// the checkpoint set, which a read miss consults before the device) and clean.
+// take_dirty() hands the running transaction's blocks to the commit; add_committed()
+// records them as committed; checkpoint() writes the committed images home.
 //
 // Thread-safe. Lock order: mu_ is a leaf lock (taken after inode, allocator and map
 // locks, never while calling out); flush_mu_ serialises writers-back and is taken
 // before mu_.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 
+#include <vector>
+
+#include "fs/meta/journal.h"
 #include "io/device.h"
 #include "mem/aligned_buffer.h"
 
@@ -35,13 +44,35 @@ class BlockCache {
   // shared by 8 inodes). fn edits the 4096 bytes in place; the block becomes dirty.
   int modify(uint64_t blk, const std::function<void(char*)>& fn);
   // The block was freed: drop it, dirty or not, so stale metadata never overwrites
-  // data that reuses the block.
+  // data that reuses the block. (A committed image awaiting checkpoint stays: the
+  // allocator keeps such a block from reuse until the checkpoint.)
   void forget(uint64_t blk);
-  // Writes every dirty block to the device (ascending order). Does not flush the device.
+  // Writes every dirty block to its home (ascending order), bypassing the journal. Does
+  // not flush the device.
   int flush_dirty();
-  size_t dirty_count() const;
-  // The device below, for bulk reads that need no caching (bitmaps at mount).
-  io::Device& device() { return dev_; }
+  size_t dirty_count() const { return dirty_n_.load(std::memory_order_relaxed); }
+
+  // The running transaction: copies of every dirty block, which become clean.
+  std::vector<BlockImage> take_dirty();
+  // The commit of take_dirty()'s blocks failed: they are dirty again (unless changed since).
+  void redirty(const std::vector<BlockImage>& blocks);
+  // The blocks' images are committed in the journal: kept until checkpoint_done().
+  void add_committed(const std::vector<BlockImage>& blocks);
+  // True when blk has a committed image not yet written home.
+  bool awaiting_checkpoint(uint64_t blk) const;
+  size_t committed_count() const;
+  // Writes every committed image home (ascending, adjacent blocks in one request). Does
+  // not flush; after the caller's flush and journal reset, checkpoint_done().
+  int checkpoint();
+  void checkpoint_done();
+  // Writes images to their home blocks, adjacent ones in one request.
+  int write_home(std::vector<BlockImage> blocks);
+  // Requests and bytes of checkpoint (home) writes.
+  uint64_t home_write_requests() const { return home_requests_; }
+  uint64_t home_write_bytes() const { return home_bytes_; }
+  // Reads blocks [first, first + n) into buf without caching them (bulk reads: bitmaps at
+  // mount), committed images not yet at home included.
+  int read_uncached(uint64_t first, uint64_t n, char* buf);
   size_t size() const;
 
  private:
@@ -51,12 +82,16 @@ class BlockCache {
   };
   Entry* load_locked(uint64_t blk, int* err);
   void trim_locked();
+  void set_dirty_locked(Entry& e, bool dirty);
 
   io::Device& dev_;
   size_t max_clean_;
   std::mutex flush_mu_;
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::unique_ptr<Entry>> map_;
+  std::atomic<size_t> dirty_n_{0};
+  std::unordered_map<uint64_t, std::shared_ptr<const mem::AlignedBuffer>> committed_;  // guarded by mu_
+  std::atomic<uint64_t> home_requests_{0}, home_bytes_{0};
 };
 
 }  // namespace chainfs::fs

@@ -16,6 +16,7 @@ namespace chainfs::fs {
 
 Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
   if (int r = writable()) return Error{r};
+  auto op = begin_op();
   auto in = get(ino);
   if (!in) return Error{in.err()};
   Inode& n = **in;
@@ -45,7 +46,7 @@ Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
   if (set.fields & SetAttr::kMtime) d.mtime = from_timespec(set.mtime);
   if (set.fields & SetAttr::kMtimeNow) d.mtime = t;
   d.ctime = (set.fields & SetAttr::kCtime) ? from_timespec(set.ctime) : t;
-  n.dirty = true;
+  mark_dirty(n);
   return attr_of(n);
 }
 
@@ -62,7 +63,7 @@ void FilesystemImpl::touch_atime(const InodeRef& in) {
   std::unique_lock l(in->mu);
   if (in->freed) return;
   in->disk.atime = t;
-  in->dirty = true;
+  mark_dirty(*in);
 }
 
 Result<size_t> FilesystemImpl::read(Ino ino, uint64_t off, size_t len, char* buf) {
@@ -84,9 +85,10 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   auto in = get(ino);
   if (!in) return Error{in.err()};
   Inode& n = **in;
-  // Ordered mode: the write-back holds the gate exclusively while it writes metadata, so
-  // no block allocated here is mapped on disk before its data is (fs_impl.h lock order).
-  std::shared_lock gate(data_gate_);
+  // Ordered mode: the write-back holds the gate exclusively while it writes the last data
+  // and takes the transaction, so no block allocated here is mapped by a committed
+  // transaction before its data is written (fs_impl.h lock order).
+  auto gate = begin_op();
   std::unique_lock l(n.mu);
   if (n.is_dir()) return Error{-EISDIR};
   if (!n.is_reg()) return Error{-EINVAL};
@@ -97,10 +99,10 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   auto need = io.blocks_needed(off, len);
   if (!need) return Error{need.err()};
   if (*need > vol_.balloc.available_blocks()) {
-    // Freed metadata blocks become reusable after a write-back: try that first.
+    // Freed blocks become allocatable once their transaction commits: try that first.
     l.unlock();
     gate.unlock();
-    sync();
+    reclaim();
     gate.lock();
     l.lock();
     need = io.blocks_needed(off, len);
@@ -110,7 +112,7 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   auto r = io.write(off, buf, len);
   if (r && *r > 0) {
     n.disk.mtime = n.disk.ctime = now_ts();
-    n.dirty = true;
+    mark_dirty(n);
   }
   return r;
 }
@@ -133,6 +135,11 @@ int FilesystemImpl::fsync(Ino ino, bool /*datasync*/) {
 int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {
   if (int r = writable()) return r;
   if (len == 0) return -EINVAL;
+  if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE) {
+    // An allocation as large as what is free: let freed blocks become allocatable first.
+    if (vol_.balloc.limbo_blocks() && len / format::kBlockSize >= vol_.balloc.available_blocks()) reclaim();
+  }
+  auto op = begin_op();
   auto in = get(ino);
   if (!in) return in.err();
   Inode& n = **in;
@@ -161,7 +168,7 @@ int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {
   auto t = now_ts();
   n.disk.ctime = t;
   if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) n.disk.mtime = t;
-  n.dirty = true;
+  mark_dirty(n);
   return r;
 }
 
@@ -189,6 +196,7 @@ int check_xattr_name(std::string_view name, const Inode& in) {
 
 int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view value, int flags) {
   if (int r = writable()) return r;
+  auto op = begin_op();
   if (value.size() > kXattrValueMax) return -E2BIG;
   if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
   auto in = get(ino);
@@ -206,7 +214,7 @@ int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view va
   m[std::string(name)] = std::string(value);
   if ((r = xs.store(m)) < 0) return r;
   n.disk.ctime = now_ts();
-  n.dirty = true;
+  mark_dirty(n);
   return 0;
 }
 
@@ -250,6 +258,7 @@ Result<size_t> FilesystemImpl::listxattr(Ino ino, char* buf, size_t size) {
 
 int FilesystemImpl::removexattr(Ino ino, std::string_view name) {
   if (int r = writable()) return r;
+  auto op = begin_op();
   auto in = get(ino);
   if (!in) return in.err();
   Inode& n = **in;
@@ -266,7 +275,7 @@ int FilesystemImpl::removexattr(Ino ino, std::string_view name) {
   m.erase(it);
   if ((r = xs.store(m)) < 0) return r;
   n.disk.ctime = now_ts();
-  n.dirty = true;
+  mark_dirty(n);
   return 0;
 }
 

@@ -3,13 +3,16 @@
 //
 // Locks, in the order they are taken (a lock is never taken while holding one that
 // comes after it):
-//   1. rename_mu_            every rename (as ext4's s_vfs_rename_mutex); parent fields
-//                            of directories change only under it
-//      sync_mu_              one write-back at a time; taken with no other lock held
-//                            (never together with rename_mu_)
-//      data_gate_            shared by write() (before the inode lock) while it allocates
-//                            and fills blocks; exclusive in write_back() (under sync_mu_)
-//                            from the last data writeback until the metadata is flushed
+//   0. sync_mu_              one write-back (commit, checkpoint) at a time; taken with no
+//                            other lock held; it guards the journal
+//   1. txn_gate_             the transaction boundary: every operation that changes
+//                            metadata holds it shared from its first change to its last
+//                            (begin_op()); the write-back holds it exclusively while it
+//                            writes the last data and takes the transaction's blocks, so
+//                            a transaction holds whole operations only (all or nothing
+//                            after a crash) and maps no block whose data is not written
+//      rename_mu_            every rename (as ext4's s_vfs_rename_mutex), after txn_gate_;
+//                            parent fields of directories change only under it
 //   2. Inode::mu             per inode; for two or more inodes: ancestor directory before
 //                            descendant (a parent before its entries); two unrelated
 //                            directories in inode-number order (only rename, under 1.)
@@ -28,6 +31,7 @@
 
 #include "fs/meta/filesystem.h"
 #include "fs/meta/inode.h"
+#include "fs/meta/journal.h"
 #include "fs/meta/volume.h"
 
 namespace chainfs::fs {
@@ -95,7 +99,34 @@ class FilesystemImpl final : public Filesystem {
   void touch_atime(const InodeRef& in);
   int writable() const;
   void set_orphan(Ino ino, bool on);
-  int write_back(bool clean_state);  // sync_mu_ held
+  // The inode's record changed (under its mu, exclusive); the write-back stores it.
+  void mark_dirty(Inode& in) {
+    if (!in.dirty.exchange(true)) dirty_inodes_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void clear_dirty(Inode& in) {
+    if (in.dirty.exchange(false)) dirty_inodes_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  // Joins the running transaction (see txn_gate_). Commits first when the transaction
+  // has grown to half the journal, and commits and checkpoints first when freed blocks
+  // waiting for a commit are what stands between the operation and ENOSPC.
+  std::shared_lock<std::shared_mutex> begin_op();
+  // Blocks the running transaction would write at most, were it committed now.
+  uint64_t running_blocks() const;
+  // Commits the running transaction (sync_mu_ held): data, then the metadata through the
+  // journal. clean_state records a clean filesystem. checkpoint also writes every
+  // committed block home and empties the journal.
+  int write_back(bool clean_state, bool checkpoint = false);
+  int checkpoint_locked();  // sync_mu_ held
+  // Commit and checkpoint, so every freed block is allocatable (before ENOSPC).
+  int reclaim();
+  // Writes the superblock in place (both copies, flushed), with or without the
+  // needs-recovery flag; sync_mu_ held or not yet mounted.
+  int write_super_in_place(bool recover);
+  // Replays or loads the journal at mount; 0 or -errno with *msg.
+  int recover_journal(format::Superblock* sb, std::string* msg);
+  // Freed blocks whose transaction committed: allocatable now, or after the checkpoint
+  // when the journal holds an image of one of them.
+  void release_committed(const std::vector<BlockRange>& freed);
   void flusher_loop();
 
   Volume vol_;
@@ -108,8 +139,13 @@ class FilesystemImpl final : public Filesystem {
   std::mutex sync_mu_;
   uint32_t state_written_ = 0;          // guarded by sync_mu_
   uint64_t flushed_data_writes_ = 0;    // guarded by sync_mu_: DataPath::data_writes() at the last flush
-  std::shared_mutex data_gate_;
+  std::shared_mutex txn_gate_;
   std::vector<Ino> written_orphans_;    // guarded by sync_mu_
+  std::unique_ptr<Journal> journal_;    // guarded by sync_mu_; null: no journal (read-only, old image)
+  std::vector<BlockRange> after_checkpoint_;  // guarded by sync_mu_: freed, released at the next checkpoint
+  uint64_t txn_limit_ = 0;              // commit early when a transaction reaches this many blocks
+  bool warned_big_txn_ = false;         // guarded by sync_mu_
+  std::atomic<uint64_t> dirty_inodes_{0};
   std::mutex map_mu_;
   std::unordered_map<Ino, InodeRef> map_;
   std::mutex orphan_mu_;

@@ -58,6 +58,9 @@ int FilesystemImpl::mount(std::string* msg) {
     if (!read_only_) spdlog::warn("chainfs: unknown read-only-compatible features: mounting read-only");
     read_only_ = true;
   }
+  // Committed transactions left by a crash go home (or, read-only, into memory) before
+  // any other block is read.
+  if ((r = recover_journal(&sb, msg)) < 0) return r;
   vol_.set_geometry(sb.data_start, sb.block_count);
   vol_.inode_table_start = sb.inode_table_start;
   r = vol_.balloc.load(vol_.cache, sb.block_bitmap_start, sb.block_bitmap_blocks, sb.block_count,
@@ -78,6 +81,26 @@ int FilesystemImpl::mount(std::string* msg) {
     std::lock_guard g(vol_.sb_mu);
     vol_.sb = sb;
   }
+  if (!read_only_) {
+    // From here on the journal may hold transactions: a reader that does not replay it
+    // must refuse the filesystem (kIncompatRecover), until the clean unmount clears it.
+    if (!journal_) {
+      // A filesystem made before the journal existed: its reserved region becomes one.
+      journal_ = std::make_unique<Journal>(dev, sb.journal_start, sb.journal_blocks, sb.uuid);
+      if ((r = journal_->create()) < 0) {
+        *msg = fmt::format("cannot create the journal: {}", std::strerror(-r));
+        return r;
+      }
+      std::lock_guard g(vol_.sb_mu);
+      vol_.sb.compat |= format::kCompatJournal;
+      spdlog::info("chainfs: created the metadata journal ({} blocks)", sb.journal_blocks);
+    }
+    if ((r = write_super_in_place(true)) < 0) {
+      *msg = fmt::format("cannot write the superblock: {}", std::strerror(-r));
+      return r;
+    }
+  }
+  if (journal_) txn_limit_ = std::max<uint64_t>(journal_->capacity() / 2, 8);
   if (!read_only_) {
     // Orphans left by a crash: inodes unlinked while open. Bounded walk.
     uint64_t ino = sb.orphan_head;
@@ -113,6 +136,80 @@ int FilesystemImpl::mount(std::string* msg) {
   return 0;
 }
 
+int FilesystemImpl::recover_journal(format::Superblock* sb, std::string* msg) {
+  io::Device& dev = vol_.dev();
+  if (!(sb->compat & format::kCompatJournal)) {
+    if (sb->incompat & format::kIncompatRecover) {
+      *msg = "needs journal recovery but has no journal; run fsck.chainfs";
+      return -EUCLEAN;
+    }
+    return 0;
+  }
+  journal_ = std::make_unique<Journal>(dev, sb->journal_start, sb->journal_blocks, sb->uuid);
+  JournalRecovery rec;
+  std::string why;
+  int r = journal_->recover(&rec, &why);
+  if (r < 0) {
+    *msg = fmt::format("{}; run fsck.chainfs", why);
+    return r;
+  }
+  if (rec.transactions == 0) {
+    if (!read_only_ && !journal_->empty()) r = journal_->reset();
+    return r;
+  }
+  spdlog::info("chainfs: journal: {} committed transactions ({} to {}), {} blocks, {}", rec.transactions,
+               rec.first_seq, rec.last_seq, rec.blocks, read_only_ ? "replayed in memory (read-only)" : "replayed");
+  if (auto it = rec.images.find(0); it != rec.images.end()) {
+    // The journal's superblock is newer than the one at home.
+    std::string why2;
+    format::Superblock jsb;
+    if (format::decode_superblock(it->second->data(), dev.size_bytes() / kBlockSize, &jsb, &why2) < 0) {
+      *msg = fmt::format("journal holds a bad superblock ({}); run fsck.chainfs", why2);
+      return -EUCLEAN;
+    }
+    *sb = jsb;
+  }
+  std::vector<BlockImage> images;
+  images.reserve(rec.images.size());
+  for (auto& [home, img] : rec.images) {
+    if (home >= sb->block_count) {
+      *msg = fmt::format("journal names block {} outside the filesystem; run fsck.chainfs", home);
+      return -EUCLEAN;
+    }
+    images.push_back({home, img});
+  }
+  if (read_only_) {
+    // Nothing is written: the replayed blocks live in the cache's committed set, which
+    // every read consults before the device.
+    vol_.cache.add_committed(images);
+    return 0;
+  }
+  if ((r = vol_.cache.write_home(std::move(images))) < 0 || (r = dev.flush()) < 0 || (r = journal_->reset()) < 0) {
+    *msg = fmt::format("journal replay failed: {}", std::strerror(-r));
+    return r;
+  }
+  return 0;
+}
+
+int FilesystemImpl::write_super_in_place(bool recover) {
+  mem::AlignedBuffer buf(kBlockSize);
+  uint64_t backup = 0;
+  {
+    std::lock_guard g(vol_.sb_mu);
+    if (recover)
+      vol_.sb.incompat |= format::kIncompatRecover;
+    else
+      vol_.sb.incompat &= ~format::kIncompatRecover;
+    format::encode_superblock(vol_.sb, buf.data());
+    backup = vol_.sb.backup_block();
+  }
+  io::Device& dev = vol_.dev();
+  int r = dev.write(backup * kBlockSize, buf.data(), kBlockSize);
+  if (r == 0) r = dev.write(0, buf.data(), kBlockSize);
+  if (r == 0) r = dev.flush();
+  return r;
+}
+
 void FilesystemImpl::flusher_loop() {
   std::unique_lock l(flusher_mu_);
   while (!stop_flusher_) {
@@ -121,26 +218,80 @@ void FilesystemImpl::flusher_loop() {
     l.unlock();
     {
       std::lock_guard g(sync_mu_);
-      int r = read_only_ ? 0 : write_back(false);
+      // The periodic commit; the checkpoint too once the journal is half full, so that
+      // commits seldom have to wait for one.
+      bool ckpt = journal_ && journal_->used() * 2 > journal_->region_blocks();
+      int r = read_only_ ? 0 : write_back(false, ckpt);
       if (r < 0) spdlog::error("chainfs: periodic write-back failed: {}", std::strerror(-r));
     }
     l.lock();
   }
 }
 
-int FilesystemImpl::write_back(bool clean_state) {
+uint64_t FilesystemImpl::running_blocks() const {
+  // Inode records (at most one table block each), bitmaps, both superblocks.
+  return vol_.cache.dirty_count() + dirty_inodes_.load(std::memory_order_relaxed) + 4;
+}
+
+std::shared_lock<std::shared_mutex> FilesystemImpl::begin_op() {
+  bool big = txn_limit_ && running_blocks() >= txn_limit_;
+  // Freed blocks wait for their commit (allocator.h): when they are what is left, commit
+  // and checkpoint so they can be allocated, before anyone gets ENOSPC.
+  bool short_of_space = vol_.balloc.limbo_blocks() && vol_.balloc.available_blocks() < 256;
+  if ((big || short_of_space) && !read_only_) {
+    std::lock_guard g(sync_mu_);
+    if (!read_only_) {
+      int r = write_back(false, short_of_space);
+      if (r < 0) spdlog::error("chainfs: write-back failed: {}", std::strerror(-r));
+    }
+  }
+  return std::shared_lock(txn_gate_);
+}
+
+void FilesystemImpl::release_committed(const std::vector<BlockRange>& freed) {
+  if (freed.empty()) return;
+  if (vol_.cache.committed_count() == 0) {
+    vol_.balloc.release(freed);
+    return;
+  }
+  // A block with an image in a live transaction: a replay after a crash would write
+  // that image over whatever reused the block. It waits for the checkpoint.
+  std::vector<BlockRange> now;
+  for (const BlockRange& r : freed) {
+    bool held = r.len > 4096;  // large ranges: not worth checking block by block
+    for (uint64_t b = r.start; !held && b < r.start + r.len; ++b) held = vol_.cache.awaiting_checkpoint(b);
+    (held ? after_checkpoint_ : now).push_back(r);
+  }
+  vol_.balloc.release(now);
+}
+
+int FilesystemImpl::checkpoint_locked() {
+  if (!journal_ || (journal_->empty() && vol_.cache.committed_count() == 0)) return 0;
+  int r = vol_.cache.checkpoint();
+  if (r == 0) r = vol_.dev().flush();
+  if (r == 0) r = journal_->reset();
+  if (r < 0) return r;
+  vol_.cache.checkpoint_done();
+  vol_.balloc.release(after_checkpoint_);
+  after_checkpoint_.clear();
+  return 0;
+}
+
+int FilesystemImpl::write_back(bool clean_state, bool checkpoint) {
   // Ordered mode (as ext4's data=ordered): file data before the metadata that maps it, so a
   // crash never leaves metadata pointing at blocks whose data was not written.
-  // 0. every dirty data page, written and waited for: first without stopping writers (the
-  //    bulk), then again with data_gate_ held so no write allocates a block (or turns an
-  //    unwritten extent into a written one) until the metadata below is on the device;
-  //    a device flush when data reached the device since the last flush, so the data is
-  //    durable before any metadata that points at it;
-  // 1. inode records (orphans carry their list links), 2. bitmaps, 3. superblocks,
-  // 4. every dirty cached block, 5. device flush, 6. freed metadata blocks reusable.
+  // 0. every dirty data page, written and waited for: first without stopping operations
+  //    (the bulk), then again with txn_gate_ held exclusively, so no operation is half
+  //    done and no write allocates a block (or turns an unwritten extent into a written
+  //    one) until the transaction's blocks are taken;
+  // 1. inode records (orphans carry their list links), 2. bitmaps, 3. superblocks into
+  //    the cache; 4. the transaction = every dirty cached block; the gate is released;
+  // 5. the commit: journal blocks, flush (the data too is durable now), commit block,
+  //    flush; 6. freed blocks become allocatable (allocator.h); 7. checkpoint when asked
+  //    or when the journal has no room.
   cache::PageCache& pc = vol_.pages();
   int data_err = pc.writeback_all(true, cache::Trigger::kSyncAll);
-  std::unique_lock gate(data_gate_);
+  std::unique_lock gate(txn_gate_);
   if (int e = pc.writeback_all(true, cache::Trigger::kSyncAll); e < 0 && !data_err) data_err = e;
   std::vector<InodeRef> todo;
   std::vector<Ino> orphan_list;
@@ -157,15 +308,17 @@ int FilesystemImpl::write_back(bool clean_state) {
   for (size_t i = 0; i < orphan_list.size(); ++i)
     next_orphan[orphan_list[i]] = i + 1 < orphan_list.size() ? orphan_list[i + 1] : 0;
   uint32_t want_state = clean_state ? format::kStateClean : format::kStateMounted;
-  if (todo.empty() && !vol_.balloc.has_dirty() && !vol_.ialloc.has_dirty() && !vol_.balloc.has_pending() &&
-      vol_.cache.dirty_count() == 0 && orphan_list == written_orphans_ && state_written_ == want_state)
-    return data_err;  // no metadata changed since the last write-back
-  int first_err = 0;
-  if (uint64_t w = vol_.data().data_writes(); w != flushed_data_writes_) {
-    first_err = vol_.dev().flush();
-    if (first_err == 0) flushed_data_writes_ = w;
-    if (first_err < 0) return first_err;  // no metadata may go ahead of data not known durable
+  if (todo.empty() && !vol_.balloc.has_dirty() && !vol_.ialloc.has_dirty() && !vol_.balloc.has_freed() &&
+      vol_.cache.dirty_count() == 0 && orphan_list == written_orphans_ && state_written_ == want_state) {
+    // No metadata changed since the last commit; data may have.
+    uint64_t w = vol_.data().data_writes();
+    gate.unlock();
+    int r = 0;
+    if (w != flushed_data_writes_ && (r = vol_.dev().flush()) == 0) flushed_data_writes_ = w;
+    if (r == 0 && checkpoint) r = checkpoint_locked();
+    return r < 0 ? r : data_err;
   }
+  int first_err = 0;
   for (Ino o : orphan_list) {
     auto in = get(o);
     if (in) todo.push_back(*in);
@@ -173,7 +326,7 @@ int FilesystemImpl::write_back(bool clean_state) {
   for (auto& in : todo) {
     std::shared_lock l(in->mu);
     if (in->freed) continue;
-    in->dirty = false;
+    clear_dirty(*in);
     format::DiskInode d = in->disk;
     auto it = next_orphan.find(in->ino);
     d.orphan_next = it == next_orphan.end() ? 0 : it->second;
@@ -182,7 +335,6 @@ int FilesystemImpl::write_back(bool clean_state) {
   }
   vol_.balloc.write_back(vol_.cache);
   vol_.ialloc.write_back(vol_.cache);
-  auto pending = vol_.balloc.take_pending();
   {
     std::lock_guard g(vol_.sb_mu);
     format::Superblock& sb = vol_.sb;
@@ -190,26 +342,48 @@ int FilesystemImpl::write_back(bool clean_state) {
     sb.free_blocks = vol_.balloc.free_blocks();
     sb.free_inodes = vol_.ialloc.free_inodes();
     sb.last_write_time = ::time(nullptr);
-    sb.state = clean_state ? format::kStateClean : format::kStateMounted;
+    sb.state = want_state;
     mem::AlignedBuffer buf(kBlockSize);
     format::encode_superblock(sb, buf.data());
     vol_.cache.write(0, buf.data());
     vol_.cache.write(sb.backup_block(), buf.data());
   }
-  int r = vol_.cache.flush_dirty();
-  if (r < 0 && !first_err) first_err = r;
-  uint64_t written = vol_.data().data_writes();  // all written before this flush (gate held)
-  r = vol_.dev().flush();
-  if (r < 0 && !first_err) first_err = r;
-  if (r == 0) flushed_data_writes_ = written;
+  std::vector<BlockImage> txn = vol_.cache.take_dirty();
+  std::vector<BlockRange> freed = vol_.balloc.take_freed();
+  const uint64_t written = vol_.data().data_writes();  // every data write the transaction maps
+  gate.unlock();
+
+  int r = 0;
+  if (journal_ && !journal_->fits(txn.size())) r = checkpoint_locked();
+  if (r == 0 && journal_ && journal_->fits(txn.size())) {
+    r = journal_->commit(txn);
+    if (r == 0) vol_.cache.add_committed(txn);
+  } else if (r == 0) {
+    // No journal (an old filesystem mounted read-only and switched to read-write, which
+    // cannot happen with a journal), or one transaction larger than the whole journal:
+    // the blocks go home directly, data first. Not atomic across a crash.
+    if (journal_ && !warned_big_txn_) {
+      spdlog::warn("chainfs: a transaction of {} blocks exceeds the journal ({} blocks): written in place",
+                   txn.size(), journal_->region_blocks());
+      warned_big_txn_ = true;
+    }
+    if (written != flushed_data_writes_) r = vol_.dev().flush();
+    if (r == 0) r = vol_.cache.write_home(txn);
+    if (r == 0) r = vol_.dev().flush();
+  }
+  if (r < 0) {
+    // Nothing of the transaction counts: its blocks and frees join the next one.
+    vol_.cache.redirty(txn);
+    vol_.balloc.give_back_freed(freed);
+    return r;
+  }
+  flushed_data_writes_ = written;
+  release_committed(freed);
   if (first_err == 0) {
     state_written_ = want_state;
     written_orphans_ = orphan_list;
   }
-  if (first_err == 0)
-    vol_.balloc.release(pending);
-  else
-    for (uint64_t b : pending) vol_.balloc.free_deferred(b);
+  if (checkpoint && (r = checkpoint_locked()) < 0 && !first_err) first_err = r;
   // Evict clean, unreferenced inodes so the map does not grow with every inode touched.
   {
     std::lock_guard g(map_mu_);
@@ -231,18 +405,36 @@ int FilesystemImpl::sync() {
   return write_back(false);
 }
 
+int FilesystemImpl::reclaim() {
+  std::lock_guard g(sync_mu_);
+  if (read_only_) return 0;
+  return write_back(false, true);
+}
+
 int FilesystemImpl::set_read_only(bool ro) {
   std::lock_guard g(sync_mu_);
   if (ro == read_only_) return 0;
   if (ro) {
-    // Twice: metadata blocks freed before the first pass become free in the bitmap only
-    // after it (see BlockAllocator::free_deferred).
-    int r = write_back(true);
-    if (r == 0) r = write_back(true);
+    // As a clean unmount: everything home, the journal empty, no recovery needed.
+    int r = write_back(true, true);
+    if (r == 0) r = write_super_in_place(false);
     if (r < 0) return r;
     read_only_ = true;
     return 0;
   }
+  if (!journal_) {
+    std::lock_guard sg(vol_.sb_mu);
+    journal_ = std::make_unique<Journal>(vol_.dev(), vol_.sb.journal_start, vol_.sb.journal_blocks, vol_.sb.uuid);
+  }
+  // A read-only mount may hold a journal replayed in memory: it goes home first.
+  int r = (vol_.sb.compat & format::kCompatJournal) ? checkpoint_locked() : journal_->create();
+  if (r == 0) {
+    std::lock_guard sg(vol_.sb_mu);
+    vol_.sb.compat |= format::kCompatJournal;
+  }
+  if (r == 0) r = write_super_in_place(true);
+  if (r < 0) return r;
+  txn_limit_ = std::max<uint64_t>(journal_->capacity() / 2, 8);
   read_only_ = false;
   return write_back(false);
 }
@@ -268,15 +460,17 @@ int FilesystemImpl::unmount() {
     if (!in->freed && in->disk.nlink == 0) free_inode_locked(*in);
   }
   std::lock_guard g(sync_mu_);
-  int r = write_back(true);
-  return r < 0 ? r : write_back(true);  // twice: see set_read_only()
+  int r = write_back(true, true);
+  return r < 0 ? r : write_super_in_place(false);
 }
 
 Result<FsStat> FilesystemImpl::statfs() {
   FsStat s;
   s.blocks = vol_.block_count();
   s.blocks_free = vol_.balloc.free_blocks();
-  s.blocks_avail = vol_.balloc.available_blocks();
+  // Freed blocks not yet allocatable count as available: the next commit releases them,
+  // and an allocation that needs them forces that commit (begin_op, write).
+  s.blocks_avail = vol_.balloc.free_unreserved();
   s.files = vol_.ialloc.inode_count();
   s.files_free = vol_.ialloc.free_inodes();
   std::lock_guard g(vol_.sb_mu);
@@ -349,7 +543,7 @@ void FilesystemImpl::free_inode_locked(Inode& in) {
   }
   XattrStore(vol_, in.ino, d).free_chain();
   in.freed = true;
-  in.dirty = false;
+  clear_dirty(in);
   format::DiskInode zero;
   zero.generation = d.generation;
   vol_.store_inode(in.ino, zero);
@@ -376,6 +570,7 @@ void FilesystemImpl::maybe_free(const InodeRef& in) {
 }
 
 void FilesystemImpl::forget(Ino ino, uint64_t nlookup) {
+  auto op = begin_op();
   InodeRef in;
   {
     std::lock_guard g(map_mu_);
@@ -396,6 +591,7 @@ int FilesystemImpl::open(Ino ino) {
 }
 
 void FilesystemImpl::release(Ino ino) {
+  auto op = begin_op();
   InodeRef in;
   {
     std::lock_guard g(map_mu_);

@@ -89,7 +89,7 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::new_inode(const Caller& who, In
     d.generation = vol_.sb.next_generation++;
   }
   if (S_ISDIR(mode)) d.parent = parent.ino;
-  in->dirty = true;
+  mark_dirty(*in);
   std::lock_guard g(map_mu_);
   map_[ino] = in;
   return in;
@@ -106,6 +106,7 @@ void FilesystemImpl::drop_new_inode(const InodeRef& in) {
 Result<Attr> FilesystemImpl::create_entry(const Caller& who, Ino parent, std::string_view name,
                                           uint32_t mode, uint64_t rdev, std::string_view target) {
   if (int r = writable()) return Error{r};
+  auto op = begin_op();
   if (int r = check_name(name)) return Error{r};
   if (dot_or_dotdot(name)) return Error{-EEXIST};
   auto p = get(parent);
@@ -148,7 +149,7 @@ Result<Attr> FilesystemImpl::create_entry(const Caller& who, Ino parent, std::st
   }
   if (S_ISDIR(mode)) ++dir.disk.nlink;
   touch_mc(dir.disk, child->disk.ctime);
-  dir.dirty = true;
+  mark_dirty(dir);
   add_lookup(child);
   // Nobody can reach the child before the parent's lock is released.
   return attr_of(*child);
@@ -176,6 +177,7 @@ Result<Attr> FilesystemImpl::symlink(const Caller& who, Ino parent, std::string_
 
 Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_name) {
   if (int r = writable()) return Error{r};
+  auto op = begin_op();
   if (int r = check_name(new_name)) return Error{r};
   if (dot_or_dotdot(new_name)) return Error{-EEXIST};
   auto p = get(new_parent);
@@ -197,14 +199,15 @@ Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_
   ++child.disk.nlink;
   child.disk.ctime = t;
   touch_mc(dir.disk, t);
-  child.dirty = true;
-  dir.dirty = true;
+  mark_dirty(child);
+  mark_dirty(dir);
   add_lookup(*c);
   return attr_of(child);
 }
 
 int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_dir) {
   if (int r = writable()) return r;
+  auto op = begin_op();
   if (int r = check_name(name)) return r;
   if (want_dir && name == ".") return -EINVAL;
   if (want_dir && name == "..") return -ENOTEMPTY;
@@ -239,8 +242,8 @@ int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_di
       --child->disk.nlink;
     }
     if (child->disk.nlink == 0) set_orphan(child->ino, true);
-    dir.dirty = true;
-    child->dirty = true;
+    mark_dirty(dir);
+    mark_dirty(*child);
   }
   maybe_free(child);
   return 0;
@@ -257,6 +260,7 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
   if (int r = check_name(name)) return r;
   if (int r = check_name(new_name)) return r;
   if (dot_or_dotdot(name) || dot_or_dotdot(new_name)) return -EBUSY;
+  auto op = begin_op();
   std::lock_guard rg(rename_mu_);
   auto p1 = get(parent);
   if (!p1) return p1.err();
@@ -336,7 +340,7 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
       if (!s_dir && d_dir) ++P1->disk.nlink, --P2->disk.nlink;
     }
     D->disk.ctime = t;
-    D->dirty = true;
+    mark_dirty(*D);
   } else {
     r = D ? d2.replace(new_name, S->ino, dtype(S->disk.mode)) : d2.add(new_name, S->ino, dtype(S->disk.mode));
     if (r < 0) return r;
@@ -349,7 +353,7 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
         --D->disk.nlink;
       }
       D->disk.ctime = t;
-      D->dirty = true;
+      mark_dirty(*D);
       if (D->disk.nlink == 0) set_orphan(D->ino, true);
     }
     if (s_dir && P1 != P2) {
@@ -359,11 +363,11 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
     }
   }
   S->disk.ctime = t;
-  S->dirty = true;
+  mark_dirty(*S);
   touch_mc(P1->disk, t);
   touch_mc(P2->disk, t);
-  P1->dirty = true;
-  P2->dirty = true;
+  mark_dirty(*P1);
+  mark_dirty(*P2);
   ls.unlock();
   if (ld) ld.unlock();
   if (l1) l1.unlock();

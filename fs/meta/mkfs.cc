@@ -11,6 +11,7 @@
 #include "fs/format/bitmap.h"
 #include "fs/format/inode.h"
 #include "fs/format/superblock.h"
+#include "fs/meta/journal.h"
 #include "fs/meta/time_util.h"
 #include "mem/aligned_buffer.h"
 
@@ -100,6 +101,8 @@ int make_filesystem(io::Device& dev, const MkfsOptions& opts, std::string* msg) 
   if ((r = dev.write(sb.inode_table_start * kBlockSize, buf.data(), kBlockSize)) < 0)
     return fail(r, "root inode");
   tick(1);
+  if ((r = Journal(dev, sb.journal_start, sb.journal_blocks, sb.uuid).create()) < 0) return fail(r, "journal");
+  sb.compat |= kCompatJournal;
   // The superblocks last, so an interrupted mkfs leaves no valid-looking filesystem.
   if ((r = dev.flush()) < 0) return fail(r, "device cache");
   encode_superblock(sb, buf.data());

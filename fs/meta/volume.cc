@@ -57,7 +57,7 @@ int TreeStore::alloc_block(uint64_t hint, uint64_t* blockno) {
 
 void TreeStore::free_block(uint64_t blockno) {
   v_.cache.forget(blockno);
-  v_.balloc.free_deferred(blockno);
+  v_.balloc.free(blockno, 1);
   if (owner_blocks_ && *owner_blocks_) --*owner_blocks_;
 }
 

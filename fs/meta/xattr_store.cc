@@ -49,7 +49,7 @@ void XattrStore::free_chain() {
     format::XattrBlockHeader h;
     bool ok = v_.cache.read(blk, buf.data()) == 0 && format::check_xattr_block(buf.data(), ino_, seq, &h) == 0;
     v_.cache.forget(blk);
-    v_.balloc.free_deferred(blk);
+    v_.balloc.free(blk, 1);
     if (in_.blocks) --in_.blocks;
     if (!ok) break;  // a broken chain leaks its tail rather than freeing foreign blocks
     blk = h.next;

@@ -17,6 +17,7 @@
 #include "io/device.h"
 #include "mem/aligned_buffer.h"
 #include "tools/fsck/checker.h"
+#include "tools/fsck/replay.h"
 
 namespace chainfs::fsck {
 
@@ -70,7 +71,29 @@ int CheckResult::exit_code() const {
 CheckResult check_filesystem(io::Device& dev, const CheckOptions& opts) {
   CheckResult res;
   try {
-    Checker(dev, opts, res).run();
+    // The journal first: committed transactions are part of the filesystem (the next mount
+    // replays them), so the check sees them replayed; a repair writes them home first.
+    Replay replay;
+    std::unique_ptr<io::Device> view;
+    if (int r = replay_journal(dev, opts.repair, &replay, &view); r < 0) {
+      res.status = r;
+      res.error = fmt::format("cannot replay the journal: {}", std::strerror(-r));
+      return res;
+    }
+    if (replay.transactions) {
+      std::string line = fmt::format("journal: {} committed transactions ({} blocks) {}", replay.transactions,
+                                     replay.blocks, opts.repair ? "replayed" : "replayed in memory for the check");
+      if (opts.repair)
+        res.problems.push_back(Problem{std::move(line), true});
+      else
+        res.notes.push_back(std::move(line));
+    }
+    if (replay.journal_bad) {
+      std::string line = fmt::format("journal: {}{}", replay.why, replay.journal_reset ? "; made empty" : "");
+      if (opts.on_problem) opts.on_problem(line);
+      res.problems.push_back(Problem{std::move(line), replay.journal_reset});
+    }
+    Checker(view ? *view : dev, opts, res).run();
   } catch (const std::bad_alloc&) {
     res.status = -ENOMEM;
     res.error = "out of memory";

@@ -52,6 +52,7 @@ TEST_CASE("block allocator: contiguous runs near the goal, free and reuse, coale
   CHECK(a.free_blocks() == free0 - 170);
   a.free(x + 20, 10);
   a.free(x + 30, 10);  // coalesces with the previous hole
+  a.release(a.take_freed());  // the transaction that freed them committed
   uint64_t w = 0;
   uint32_t gw = 0;
   REQUIRE(a.alloc(x + 20, 30, false, &w, &gw) == 0);
@@ -76,14 +77,33 @@ TEST_CASE("block allocator: data cannot use the reserve, metadata can; ENOSPC th
   CHECK(a.available_blocks() == 0);
   CHECK(a.alloc(s.sb.data_start, 1, false, &start, &got) == -ENOSPC);
   REQUIRE(a.alloc(s.sb.data_start, 1, true, &start, &got) == 0);  // metadata may dip in
-  // Deferred frees are not reusable before release().
-  a.free_deferred(start);
-  CHECK(a.in_use(start));
-  auto pending = a.take_pending();
-  CHECK(pending.size() == 1);
-  a.release(pending);
+  // Freed blocks are free in the bitmap at once, but allocatable only after release().
+  a.free(start, 1);
   CHECK_FALSE(a.in_use(start));
+  CHECK(a.limbo_blocks() == 1);
+  uint64_t other = 0;
+  REQUIRE(a.alloc(start, 1, true, &other, &got) == 0);
+  CHECK(other != start);
+  a.free(other, 1);
+  auto freed = a.take_freed();
+  REQUIRE(freed.size() == 2);
+  CHECK(freed[0].start == start);
+  CHECK(freed[0].len == 1);
+  CHECK_FALSE(a.has_freed());
+  a.release(freed);
+  CHECK(a.limbo_blocks() == 0);
+  uint64_t again = 0;
+  REQUIRE(a.alloc(start, 1, true, &again, &got) == 0);
+  CHECK(again == start);
+  a.free(again, 1);
   a.free(s.sb.data_start, 64);
+  CHECK(a.available_blocks() == 0);
+  CHECK(a.free_unreserved() == 64);
+  // A commit that failed hands its frees to the next one.
+  freed = a.take_freed();
+  a.give_back_freed(freed);
+  CHECK(a.has_freed());
+  a.release(a.take_freed());
   REQUIRE(a.alloc(0, 64, false, &start, &got) == 0);
   CHECK(got == 64);
 }

@@ -1,0 +1,101 @@
+#pragma once
+// Journal: the metadata write-ahead log in the journal region (FORMAT.md "Journal").
+//
+// A transaction is a set of whole metadata block images. commit() writes its descriptor
+// and image blocks after the last live transaction, flushes the device, writes the
+// commit block and flushes again: from then on the transaction survives a crash, and
+// the caller may write the images to their home blocks (checkpoint) whenever it likes.
+// Once every home write of every live transaction is on the device (written and
+// flushed), reset() makes the whole journal free again. The log never wraps: a
+// transaction that does not fit behind the live ones waits for a checkpoint and
+// reset(), and then starts at the front.
+//
+// recover() finds the committed transactions left by a crash; a transaction whose
+// commit block is missing, torn or checksummed wrong ends the log and is ignored
+// whole. Replaying is idempotent (images, not deltas), so a crash during replay just
+// replays again.
+//
+// Not thread-safe: the metadata layer calls it under its write-back lock.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fs/format/journal.h"
+#include "io/device.h"
+#include "mem/aligned_buffer.h"
+
+namespace chainfs::fs {
+
+// One metadata block of a transaction: its home block number and its 4096 bytes.
+struct BlockImage {
+  uint64_t home = 0;
+  std::shared_ptr<const mem::AlignedBuffer> data;
+};
+
+// What recover() found.
+struct JournalRecovery {
+  uint64_t transactions = 0;  // committed transactions found
+  uint64_t blocks = 0;        // distinct home blocks they write
+  uint64_t first_seq = 0, last_seq = 0;
+  // Latest committed image of each home block, to be written home (or kept in memory).
+  std::map<uint64_t, std::shared_ptr<const mem::AlignedBuffer>> images;
+};
+
+class Journal {
+ public:
+  using Uuid = std::array<uint8_t, 16>;
+
+  // The region [start, start + blocks) of dev, for the filesystem with this uuid.
+  Journal(io::Device& dev, uint64_t start, uint64_t blocks, const Uuid& uuid)
+      : dev_(dev), start_(start), blocks_(blocks), uuid_(uuid) {}
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Writes an empty journal (mkfs, a filesystem made before the journal existed, or fsck
+  // replacing a corrupt one) and flushes. Sequence numbers start at seq.
+  int create(uint64_t seq = 1);
+  // Reads and checks the journal superblock, then scans the log from its tail. Does not
+  // write. 0, or -errno / -EUCLEAN with *why.
+  int recover(JournalRecovery* out, std::string* why);
+
+  // Home blocks the largest single transaction may hold (an empty journal).
+  uint64_t capacity() const { return max_homes(blocks_ - 1); }
+  // True when a transaction of n home blocks fits behind the live ones.
+  bool fits(uint64_t n) const { return format::journal_txn_blocks(n) <= blocks_ - head_; }
+  bool empty() const { return head_ == 1; }
+  // Blocks in use by live transactions (descriptors, images, commits).
+  uint64_t used() const { return head_ - 1; }
+  uint64_t region_blocks() const { return blocks_; }
+
+  // Commits one transaction (fits(txn.size()) must hold). 0 or -errno; on error
+  // nothing of it counts and the journal stays as it was.
+  int commit(const std::vector<BlockImage>& txn);
+  // Every live transaction has been written home and flushed: empties the journal
+  // (new journal superblock, flushed).
+  int reset();
+
+  // Statistics: requests and bytes of journal writes.
+  uint64_t write_requests() const { return write_requests_; }
+  uint64_t write_bytes() const { return write_bytes_; }
+  uint64_t commits() const { return commits_; }
+
+ private:
+  static uint64_t max_homes(uint64_t free_blocks);
+  int write_super();
+  // Writes blocks [first, first + iov.size()) of the region, in requests of at most
+  // kMaxIov segments.
+  int write_run(uint64_t first, const std::vector<struct iovec>& iov);
+
+  io::Device& dev_;
+  const uint64_t start_, blocks_;
+  const Uuid uuid_;
+  uint64_t head_ = 1;      // relative block where the next transaction starts
+  uint64_t next_seq_ = 1;  // sequence number of the next transaction
+  uint64_t tail_seq_ = 1;  // sequence number of the first live transaction
+  uint64_t write_requests_ = 0, write_bytes_ = 0, commits_ = 0;
+};
+
+}  // namespace chainfs::fs
