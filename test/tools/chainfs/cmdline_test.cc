@@ -1,4 +1,4 @@
-#include "fs/fuse/cmdline.h"
+#include "tools/chainfs/cmdline.h"
 
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-using namespace chainfs::fuse;
+using namespace chainfs::daemon;
 
 namespace {
 
@@ -129,11 +129,11 @@ TEST_CASE("chainfs's own keys are consumed and validated") {
                   "write_strategy=sync,completion=inline,cache=direct,page_alloc=percpu,read_strategy=page",
                   "-o", "cache_size=1G,stats=/tmp/st.json,flush_interval=9,compound_fallback"});
   REQUIRE(p.rc == 0);
-  CHECK(p.cl.options.write_strategy == WriteStrategy::kSync);
-  CHECK(p.cl.options.completion == Completion::kInline);
-  CHECK(p.cl.options.cache == CacheMode::kDirect);
-  CHECK(p.cl.options.page_alloc == PageAlloc::kPercpu);
-  CHECK(p.cl.options.read_strategy == ReadStrategy::kPage);
+  CHECK(p.cl.options.write_strategy == chainfs::fuse::WriteStrategy::kSync);
+  CHECK(p.cl.options.completion == chainfs::fuse::Completion::kInline);
+  CHECK(p.cl.options.cache == chainfs::fuse::CacheMode::kDirect);
+  CHECK(p.cl.options.page_alloc == chainfs::fuse::PageAlloc::kPercpu);
+  CHECK(p.cl.options.read_strategy == chainfs::fuse::ReadStrategy::kPage);
   CHECK(p.cl.options.cache_size == (1ull << 30));
   CHECK(p.cl.options.stats_path == "/tmp/st.json");
   CHECK(p.cl.mount.flush_interval_s == 9);

@@ -4,8 +4,8 @@
 // negative errno with *message set to one line.
 #include <string>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 int check_mountpoint(const std::string& path, bool allow_nonempty, std::string* absolute, std::string* message);
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -1,4 +1,4 @@
-#include "fs/fuse/cmdline.h"
+#include "tools/chainfs/cmdline.h"
 
 #include <fmt/core.h>
 #include <fuse_lowlevel.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 void ConnOptsDeleter::operator()(fuse_conn_info_opts* p) const { std::free(p); }
 
@@ -201,7 +201,7 @@ int handle(ParseState* st, const char* arg_c, int key) {
     case kNonempty: cl.nonempty = true; return 0;
     case kChainfs: {
       auto eq = arg.find('=');
-      int r = set_option(&cl.options, arg.substr(0, eq), value_of(arg), &st->error);
+      int r = fuse::set_option(&cl.options, arg.substr(0, eq), value_of(arg), &st->error);
       return r == 0 ? 0 : -1;
     }
   }
@@ -288,4 +288,4 @@ int parse_command_line(int argc, char** argv, CommandLine* out, std::string* err
   return 0;
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -1,4 +1,4 @@
-#include "fs/fuse/mountpoint.h"
+#include "tools/chainfs/mountpoint.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <memory>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 namespace {
 struct DirCloser {
@@ -52,4 +52,4 @@ int check_mountpoint(const std::string& path, bool allow_nonempty, std::string* 
   return 0;
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon
