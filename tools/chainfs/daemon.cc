@@ -160,6 +160,11 @@ int serve(CommandLine& cl, const std::string& mnt) {
     ~SignalRestorer() { fuse_remove_signal_handlers(se); }
   } restorer{se.get()};
   if (fuse_session_mount(se.get(), mnt.c_str()) != 0) return fail("cannot mount on " + cl.mountpoint);
+  if (cl.mount.atime == fs::AtimeMode::kStrictatime || cl.mount.nodiratime) {
+    if (int e = set_mount_atime(mnt, cl.mount.atime, cl.mount.nodiratime); e < 0)
+      spdlog::warn("{}: cannot set the access-time mount flags ({}); mountinfo will not show them", mnt,
+                   std::strerror(-e));
+  }
 
   // The control channel for remount, keyed by the connection's device number.
   auto entry = find_mount(mnt);

@@ -112,6 +112,40 @@ TEST_CASE("what mount.fuse3 passes is accepted") {
   CHECK(s.cl.mount.atime == chainfs::fs::AtimeMode::kStrictatime);
 }
 
+TEST_CASE("every access-time option is accepted and combines as the kernel combines them") {
+  using chainfs::fs::AtimeMode;
+  struct Case {
+    const char* opts;
+    AtimeMode mode;
+    bool nodiratime;
+  };
+  // What ext4 shows in mountinfo for the same -o list.
+  const Case cases[] = {
+      {"relatime", AtimeMode::kRelatime, false},         {"strictatime", AtimeMode::kStrictatime, false},
+      {"noatime", AtimeMode::kNoatime, false},           {"atime", AtimeMode::kRelatime, false},
+      {"norelatime", AtimeMode::kRelatime, false},       {"nostrictatime", AtimeMode::kRelatime, false},
+      {"nodiratime", AtimeMode::kRelatime, true},        {"diratime", AtimeMode::kRelatime, false},
+      {"lazytime", AtimeMode::kRelatime, false},         {"nolazytime", AtimeMode::kRelatime, false},
+      {"noatime,relatime", AtimeMode::kNoatime, false},  {"strictatime,noatime", AtimeMode::kStrictatime, false},
+      {"noatime,atime", AtimeMode::kRelatime, false},    {"strictatime,nostrictatime", AtimeMode::kRelatime, false},
+      {"nodiratime,diratime", AtimeMode::kRelatime, false}, {"strictatime,nodiratime", AtimeMode::kStrictatime, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.opts);
+    auto p = parse({"chainfs", "IMG", "MNT", "-o", c.opts});
+    REQUIRE(p.rc == 0);
+    CHECK(p.cl.mount.atime == c.mode);
+    CHECK(p.cl.mount.nodiratime == c.nodiratime);
+  }
+  // libfuse 3.14 refuses all but atime/noatime: the daemon keeps the others to itself, and
+  // remembers all of them for a remount.
+  auto p = parse({"chainfs", "IMG", "MNT", "-o", "relatime,strictatime,nodiratime,lazytime,noatime"});
+  REQUIRE(p.rc == 0);
+  CHECK(has_opt(p, "noatime"));
+  for (const char* o : {"relatime", "strictatime", "nodiratime", "lazytime"}) CHECK_FALSE(has_opt(p, o));
+  CHECK(p.cl.flag_opts == std::vector<std::string>{"relatime", "strictatime", "nodiratime", "lazytime", "noatime"});
+}
+
 TEST_CASE("remount arrives with user_id/group_id, which are ignored") {
   auto p = parse({"chainfs", "IMG", "MNT", "-o", "ro,nosuid,nodev,relatime,remount,user_id=0,group_id=0"});
   REQUIRE(p.rc == 0);
