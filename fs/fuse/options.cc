@@ -122,7 +122,10 @@ const char* to_string(ReadStrategy v) { return name_of(kRead, v); }
 const char* options_help() {
   return "chainfs options:\n"
          "    -o ro / -o rw           mount read-only / read-write (default rw)\n"
-         "    -o noatime|relatime|strictatime   access time updates (default relatime)\n"
+         "    -o relatime|strictatime|noatime   access time updates as ext4 (default relatime;\n"
+         "                            atime, norelatime, nostrictatime: the default)\n"
+         "    -o nodiratime|diratime  no atime updates on directories / updates (default)\n"
+         "    -o lazytime|nolazytime  accepted; timestamps stay in memory until write-back anyway\n"
          "    -o allow_other          let other users access the mount\n"
          "    -o fsname=NAME          mount source shown by df/findmnt (default: DEV);\n"
          "                            given without subtype=, the type is plain 'fuse'\n"

@@ -122,6 +122,7 @@ enum class AtimeMode { kRelatime, kStrictatime, kNoatime };
 struct MountOptions {
   bool read_only = false;
   AtimeMode atime = AtimeMode::kRelatime;
+  bool nodiratime = false;  // directories' atime is never updated (reading them included)
   unsigned flush_interval_s = 5;  // dirty metadata reaches the device at least this often
 
   // The data path (issue 3): how file data reaches the device. See open_data_device()

@@ -55,6 +55,7 @@ void FilesystemImpl::touch_atime(const InodeRef& in) {
   auto t = now_ts();
   {
     std::shared_lock l(in->mu);
+    if (opts_.nodiratime && in->is_dir()) return;
     const format::DiskInode& d = in->disk;
     if (opts_.atime == AtimeMode::kRelatime && !ts_le(d.atime, d.mtime) && !ts_le(d.atime, d.ctime) &&
         t.sec - d.atime.sec < 24 * 3600)

@@ -1,4 +1,4 @@
-#include "fs/fuse/daemonize.h"
+#include "tools/chainfs/daemonize.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 Daemonizer::~Daemonizer() {
   if (fd_ >= 0) close(fd_);
@@ -60,4 +60,4 @@ void Daemonizer::success() {
   fd_ = -1;
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

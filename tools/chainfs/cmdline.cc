@@ -1,4 +1,4 @@
-#include "fs/fuse/cmdline.h"
+#include "tools/chainfs/cmdline.h"
 
 #include <fmt/core.h>
 #include <fuse_lowlevel.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 void ConnOptsDeleter::operator()(fuse_conn_info_opts* p) const { std::free(p); }
 
@@ -28,6 +28,8 @@ enum Key {
   kSubtype,
   kAllowOther,
   kFlag,      // generic mount flag: kept for the kernel, remembered for remount
+  kAtimeFlag, // access-time option libfuse passes to the kernel (atime, noatime): also kFlag
+  kAtime,     // access-time option libfuse does not know: the daemon's alone, remembered
   kKeep,      // libfuse's own option: kept as is
   kRemount,
   kIgnore,    // what mount.fuse3/mount(8) pass and the kernel sets by itself
@@ -65,16 +67,16 @@ const struct fuse_opt kTable[] = {
     FUSE_OPT_KEY("async", kFlag),
     FUSE_OPT_KEY("sync", kFlag),
     FUSE_OPT_KEY("dirsync", kFlag),
-    FUSE_OPT_KEY("atime", kFlag),
-    FUSE_OPT_KEY("noatime", kFlag),
-    FUSE_OPT_KEY("diratime", kFlag),
-    FUSE_OPT_KEY("nodiratime", kFlag),
-    FUSE_OPT_KEY("lazytime", kFlag),
-    FUSE_OPT_KEY("nolazytime", kFlag),
-    FUSE_OPT_KEY("relatime", kFlag),
-    FUSE_OPT_KEY("norelatime", kFlag),
-    FUSE_OPT_KEY("strictatime", kFlag),
-    FUSE_OPT_KEY("nostrictatime", kFlag),
+    FUSE_OPT_KEY("atime", kAtimeFlag),
+    FUSE_OPT_KEY("noatime", kAtimeFlag),
+    FUSE_OPT_KEY("diratime", kAtime),
+    FUSE_OPT_KEY("nodiratime", kAtime),
+    FUSE_OPT_KEY("lazytime", kAtime),
+    FUSE_OPT_KEY("nolazytime", kAtime),
+    FUSE_OPT_KEY("relatime", kAtime),
+    FUSE_OPT_KEY("norelatime", kAtime),
+    FUSE_OPT_KEY("strictatime", kAtime),
+    FUSE_OPT_KEY("nostrictatime", kAtime),
     FUSE_OPT_KEY("default_permissions", kKeep),
     FUSE_OPT_KEY("allow_root", kKeep),
     FUSE_OPT_KEY("auto_unmount", kKeep),
@@ -126,10 +128,35 @@ const struct fuse_opt kTable[] = {
     FUSE_OPT_END,
 };
 
+// The access-time options as the kernel combines mount(2)'s flags: each option sets or clears
+// its flag in any order, then strictatime wins over noatime, and noatime over relatime, the
+// default (so relatime, norelatime and nostrictatime alone all mean relatime). lazytime only
+// delays writing timestamps to disk, which chainfs does anyway: they stay in the in-memory
+// inode until the next write-back, so lazytime and nolazytime change nothing.
+struct AtimeFlags {
+  bool noatime = false;
+  bool strictatime = false;
+  bool nodiratime = false;
+
+  void apply(std::string_view o) {
+    if (o == "noatime") noatime = true;
+    else if (o == "atime") noatime = false;
+    else if (o == "strictatime") strictatime = true;
+    else if (o == "nostrictatime") strictatime = false;
+    else if (o == "nodiratime") nodiratime = true;
+    else if (o == "diratime") nodiratime = false;
+  }
+  fs::AtimeMode mode() const {
+    if (strictatime) return fs::AtimeMode::kStrictatime;
+    return noatime ? fs::AtimeMode::kNoatime : fs::AtimeMode::kRelatime;
+  }
+};
+
 struct ParseState {
   CommandLine* cl;
   std::string error;
   int nonopts = 0;
+  AtimeFlags atime;
 };
 
 std::string_view value_of(std::string_view arg) {
@@ -191,17 +218,19 @@ int handle(ParseState* st, const char* arg_c, int key) {
       cl.flag_opts.emplace_back(arg);
       if (arg == "ro") cl.mount.read_only = true;
       else if (arg == "rw") cl.mount.read_only = false;
-      else if (arg == "noatime") cl.mount.atime = fs::AtimeMode::kNoatime;
-      else if (arg == "relatime") cl.mount.atime = fs::AtimeMode::kRelatime;
-      else if (arg == "strictatime") cl.mount.atime = fs::AtimeMode::kStrictatime;
       return 1;
+    case kAtimeFlag:
+    case kAtime:
+      cl.flag_opts.emplace_back(arg);
+      st->atime.apply(arg);
+      return key == kAtimeFlag ? 1 : 0;
     case kKeep: return 1;
     case kRemount: cl.remount = true; return 0;
     case kIgnore: return 0;
     case kNonempty: cl.nonempty = true; return 0;
     case kChainfs: {
       auto eq = arg.find('=');
-      int r = set_option(&cl.options, arg.substr(0, eq), value_of(arg), &st->error);
+      int r = fuse::set_option(&cl.options, arg.substr(0, eq), value_of(arg), &st->error);
       return r == 0 ? 0 : -1;
     }
   }
@@ -233,7 +262,7 @@ int parse_command_line(int argc, char** argv, CommandLine* out, std::string* err
   }
   // fuse_opt_parse writes its result into a fresh vector; argv itself is not modified.
   struct fuse_args in = FUSE_ARGS_INIT(argc, argv);
-  ParseState st{&cl, {}, 0};
+  ParseState st{&cl, {}, 0, {}};
   FuseArgs parsed;
   if (fuse_opt_parse(&in, &st, kTable, proc) != 0) {
     fuse_opt_free_args(&in);
@@ -243,6 +272,8 @@ int parse_command_line(int argc, char** argv, CommandLine* out, std::string* err
   // fuse_opt_parse replaced in's vector with an allocated one; hand it to the RAII owner.
   *parsed.get() = in;
   cl.mount.flush_interval_s = cl.options.flush_interval_s;
+  cl.mount.atime = st.atime.mode();
+  cl.mount.nodiratime = st.atime.nodiratime;
   if (cl.help || cl.version) {
     cl.session_args = std::move(parsed);
     return 0;
@@ -288,4 +319,4 @@ int parse_command_line(int argc, char** argv, CommandLine* out, std::string* err
   return 0;
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -1,7 +1,9 @@
-#include "fs/fuse/mountpoint.h"
+#include "tools/chainfs/mountpoint.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -9,7 +11,7 @@
 #include <cstring>
 #include <memory>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 namespace {
 struct DirCloser {
@@ -52,4 +54,16 @@ int check_mountpoint(const std::string& path, bool allow_nonempty, std::string* 
   return 0;
 }
 
-}  // namespace chainfs::fuse
+int set_mount_atime(const std::string& mnt, fs::AtimeMode mode, bool nodiratime) {
+  struct mount_attr attr {};
+  attr.attr_clr = MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME;
+  switch (mode) {
+    case fs::AtimeMode::kRelatime: attr.attr_set = MOUNT_ATTR_RELATIME; break;
+    case fs::AtimeMode::kStrictatime: attr.attr_set = MOUNT_ATTR_STRICTATIME; break;
+    case fs::AtimeMode::kNoatime: attr.attr_set = MOUNT_ATTR_NOATIME; break;
+  }
+  if (nodiratime) attr.attr_set |= MOUNT_ATTR_NODIRATIME;
+  return mount_setattr(AT_FDCWD, mnt.c_str(), AT_SYMLINK_NOFOLLOW, &attr, sizeof attr) == 0 ? 0 : -errno;
+}
+
+}  // namespace chainfs::daemon

@@ -1,10 +1,10 @@
-#include "fs/fuse/mountinfo.h"
+#include "tools/chainfs/mountinfo.h"
 
 #include <fstream>
 #include <sstream>
 #include <vector>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 namespace {
 
@@ -60,4 +60,4 @@ std::optional<MountEntry> find_mount(const std::string& mount_point, const std::
   return found;
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -1,4 +1,4 @@
-#include "fs/fuse/daemon.h"
+#include "tools/chainfs/daemon.h"
 
 #include <fuse_lowlevel.h>
 #include <spdlog/spdlog.h>
@@ -10,18 +10,18 @@
 #include <memory>
 #include <string>
 
-#include "fs/fuse/cmdline.h"
 #include "fs/fuse/context.h"
-#include "fs/fuse/control.h"
-#include "fs/fuse/daemonize.h"
-#include "fs/fuse/logging.h"
-#include "fs/fuse/mountinfo.h"
-#include "fs/fuse/mountpoint.h"
 #include "fs/fuse/ops.h"
 #include "fs/meta/data_device.h"
+#include "tools/chainfs/cmdline.h"
+#include "tools/chainfs/control.h"
+#include "tools/chainfs/daemonize.h"
+#include "tools/chainfs/logging.h"
+#include "tools/chainfs/mountinfo.h"
+#include "tools/chainfs/mountpoint.h"
 #include "tools/common/cli.h"
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 namespace {
 
@@ -38,7 +38,7 @@ void print_help(const CommandLine& cl) {
   std::fputs(usage_line(cl.program).c_str(), stdout);
   std::puts("Mounts the chainfs filesystem on DEV (a block device or an image file) at MOUNTPOINT.\n"
             "Exit status: 0 mounted, 1 usage error, 32 mount failure.\n");
-  std::fputs(options_help(), stdout);
+  std::fputs(fuse::options_help(), stdout);
   std::puts("\nFUSE options:");
   std::fflush(stdout);
   fuse_cmdline_help();
@@ -65,25 +65,25 @@ std::string device_error(const std::string& dev, int e) {
 }
 
 // The engine settings of the chainfs options, in the metadata layer's terms.
-void apply_engine_options(const Options& o, fs::MountOptions* m) {
+void apply_engine_options(const fuse::Options& o, fs::MountOptions* m) {
   switch (o.write_strategy) {
-    case WriteStrategy::kSync: m->write_strategy = cache::WriteStrategy::kSync; break;
-    case WriteStrategy::kPage: m->write_strategy = cache::WriteStrategy::kPage; break;
-    case WriteStrategy::kChain: m->write_strategy = cache::WriteStrategy::kChain; break;
+    case fuse::WriteStrategy::kSync: m->write_strategy = cache::WriteStrategy::kSync; break;
+    case fuse::WriteStrategy::kPage: m->write_strategy = cache::WriteStrategy::kPage; break;
+    case fuse::WriteStrategy::kChain: m->write_strategy = cache::WriteStrategy::kChain; break;
   }
   switch (o.read_strategy) {
-    case ReadStrategy::kPage: m->read_strategy = cache::ReadStrategy::kPage; break;
-    case ReadStrategy::kGang: m->read_strategy = cache::ReadStrategy::kGang; break;
+    case fuse::ReadStrategy::kPage: m->read_strategy = cache::ReadStrategy::kPage; break;
+    case fuse::ReadStrategy::kGang: m->read_strategy = cache::ReadStrategy::kGang; break;
   }
   switch (o.completion) {
-    case Completion::kInline: m->completion = io::CompletionMode::kInline; break;
-    case Completion::kThread: m->completion = io::CompletionMode::kThread; break;
-    case Completion::kWaiter: m->completion = io::CompletionMode::kWaiter; break;
+    case fuse::Completion::kInline: m->completion = io::CompletionMode::kInline; break;
+    case fuse::Completion::kThread: m->completion = io::CompletionMode::kThread; break;
+    case fuse::Completion::kWaiter: m->completion = io::CompletionMode::kWaiter; break;
   }
   switch (o.page_alloc) {
-    case PageAlloc::kMalloc: m->page_alloc = mem::PoolKind::kMalloc; break;
-    case PageAlloc::kPercpu: m->page_alloc = mem::PoolKind::kPercpu; break;
-    case PageAlloc::kGang: m->page_alloc = mem::PoolKind::kGang; break;
+    case fuse::PageAlloc::kMalloc: m->page_alloc = mem::PoolKind::kMalloc; break;
+    case fuse::PageAlloc::kPercpu: m->page_alloc = mem::PoolKind::kPercpu; break;
+    case fuse::PageAlloc::kGang: m->page_alloc = mem::PoolKind::kGang; break;
   }
   m->cache_size = o.cache_size;
   std::error_code ec;
@@ -145,12 +145,12 @@ int serve(CommandLine& cl, const std::string& mnt) {
     cli::error_line(cl.program, cl.device + " was not cleanly unmounted; run fsck.chainfs " + cl.device +
                                     " to check it");
 
-  Context ctx;
+  fuse::Context ctx;
   ctx.fs = fs.get();
   ctx.options = cl.options;
   ctx.conn_opts = cl.conn_opts.get();
   ctx.max_read = cl.max_read;
-  fuse_lowlevel_ops ops = make_operations();
+  fuse_lowlevel_ops ops = fuse::make_operations();
   std::unique_ptr<fuse_session, SessionDeleter> se(
       fuse_session_new(cl.session_args.get(), &ops, sizeof ops, &ctx));
   if (!se) return fail("cannot create the FUSE session (see the message above)");
@@ -160,6 +160,11 @@ int serve(CommandLine& cl, const std::string& mnt) {
     ~SignalRestorer() { fuse_remove_signal_handlers(se); }
   } restorer{se.get()};
   if (fuse_session_mount(se.get(), mnt.c_str()) != 0) return fail("cannot mount on " + cl.mountpoint);
+  if (cl.mount.atime == fs::AtimeMode::kStrictatime || cl.mount.nodiratime) {
+    if (int e = set_mount_atime(mnt, cl.mount.atime, cl.mount.nodiratime); e < 0)
+      spdlog::warn("{}: cannot set the access-time mount flags ({}); mountinfo will not show them", mnt,
+                   std::strerror(-e));
+  }
 
   // The control channel for remount, keyed by the connection's device number.
   auto entry = find_mount(mnt);
@@ -221,4 +226,4 @@ int daemon_main(int argc, char** argv) {
   }
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 struct MountEntry {
   std::string dev;          // "0:53": the FUSE connection's device number
@@ -27,4 +27,4 @@ std::optional<MountEntry> parse_mountinfo_line(const std::string& line);
 // True when the comma-separated list opts contains opt exactly.
 bool has_option(const std::string& opts, const std::string& opt);
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -5,8 +5,8 @@
 // fuse_session_mount -> release the waiting parent -> multi-threaded loop ->
 // fuse_session_unmount -> Filesystem::unmount -> close the device.
 // Exit status as mount(8) reads it: 0, 1 (usage), 32 (mount failure).
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 int daemon_main(int argc, char** argv);
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -1,4 +1,4 @@
-#include "fs/fuse/control.h"
+#include "tools/chainfs/control.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -16,11 +16,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "fs/fuse/cmdline.h"
-#include "fs/fuse/mountinfo.h"
+#include "tools/chainfs/cmdline.h"
+#include "tools/chainfs/mountinfo.h"
 #include "tools/common/cli.h"
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 namespace {
 
@@ -210,4 +210,4 @@ int remount(const CommandLine& cl) {
   return cli::kExitOk;
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

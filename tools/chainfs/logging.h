@@ -4,9 +4,9 @@
 // through the same logger (fuse_set_log_func).
 #include <string>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 void log_to_stderr(const std::string& program, bool debug);
 void log_to_syslog(const std::string& program, bool debug);
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -1,18 +1,14 @@
-#include "fs/fuse/mountinfo.h"
+#include "tools/chainfs/mountinfo.h"
 
 #include <doctest/doctest.h>
 
-#include <cerrno>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
 
-#include "fs/fuse/reply.h"
-#include "fs/result.h"
-
-using namespace chainfs::fuse;
+using namespace chainfs::daemon;
 
 TEST_CASE("a FUSE mountinfo line is split into its fields") {
   auto e = parse_mountinfo_line(
@@ -55,13 +51,4 @@ TEST_CASE("find_mount returns the topmost mount on a path") {
   CHECK(e->source == "/b.img");
   CHECK_FALSE(find_mount("/mnt/y", name));
   std::remove(name);
-}
-
-TEST_CASE("the single errno translation: corruption becomes EIO, others pass through") {
-  CHECK(to_reply_errno(0, "op", 1) == 0);
-  CHECK(to_reply_errno(-ENOENT, "lookup", 1) == ENOENT);
-  CHECK(to_reply_errno(-ENOSPC, "write", 5) == ENOSPC);
-  CHECK(to_reply_errno(-chainfs::kCorrupt, "getattr", 7) == EIO);
-  CHECK(to_reply_errno(-EIO, "read", 7) == EIO);
-  CHECK(to_reply_errno(-100000, "read", 7) == EIO);  // not an errno: never passed on
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 class FuseArgs {
  public:
@@ -35,4 +35,4 @@ class FuseArgs {
   struct fuse_args args_ = FUSE_ARGS_INIT(0, nullptr);
 };
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

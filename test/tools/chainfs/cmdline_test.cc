@@ -1,4 +1,4 @@
-#include "fs/fuse/cmdline.h"
+#include "tools/chainfs/cmdline.h"
 
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-using namespace chainfs::fuse;
+using namespace chainfs::daemon;
 
 namespace {
 
@@ -112,6 +112,40 @@ TEST_CASE("what mount.fuse3 passes is accepted") {
   CHECK(s.cl.mount.atime == chainfs::fs::AtimeMode::kStrictatime);
 }
 
+TEST_CASE("every access-time option is accepted and combines as the kernel combines them") {
+  using chainfs::fs::AtimeMode;
+  struct Case {
+    const char* opts;
+    AtimeMode mode;
+    bool nodiratime;
+  };
+  // What ext4 shows in mountinfo for the same -o list.
+  const Case cases[] = {
+      {"relatime", AtimeMode::kRelatime, false},         {"strictatime", AtimeMode::kStrictatime, false},
+      {"noatime", AtimeMode::kNoatime, false},           {"atime", AtimeMode::kRelatime, false},
+      {"norelatime", AtimeMode::kRelatime, false},       {"nostrictatime", AtimeMode::kRelatime, false},
+      {"nodiratime", AtimeMode::kRelatime, true},        {"diratime", AtimeMode::kRelatime, false},
+      {"lazytime", AtimeMode::kRelatime, false},         {"nolazytime", AtimeMode::kRelatime, false},
+      {"noatime,relatime", AtimeMode::kNoatime, false},  {"strictatime,noatime", AtimeMode::kStrictatime, false},
+      {"noatime,atime", AtimeMode::kRelatime, false},    {"strictatime,nostrictatime", AtimeMode::kRelatime, false},
+      {"nodiratime,diratime", AtimeMode::kRelatime, false}, {"strictatime,nodiratime", AtimeMode::kStrictatime, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.opts);
+    auto p = parse({"chainfs", "IMG", "MNT", "-o", c.opts});
+    REQUIRE(p.rc == 0);
+    CHECK(p.cl.mount.atime == c.mode);
+    CHECK(p.cl.mount.nodiratime == c.nodiratime);
+  }
+  // libfuse 3.14 refuses all but atime/noatime: the daemon keeps the others to itself, and
+  // remembers all of them for a remount.
+  auto p = parse({"chainfs", "IMG", "MNT", "-o", "relatime,strictatime,nodiratime,lazytime,noatime"});
+  REQUIRE(p.rc == 0);
+  CHECK(has_opt(p, "noatime"));
+  for (const char* o : {"relatime", "strictatime", "nodiratime", "lazytime"}) CHECK_FALSE(has_opt(p, o));
+  CHECK(p.cl.flag_opts == std::vector<std::string>{"relatime", "strictatime", "nodiratime", "lazytime", "noatime"});
+}
+
 TEST_CASE("remount arrives with user_id/group_id, which are ignored") {
   auto p = parse({"chainfs", "IMG", "MNT", "-o", "ro,nosuid,nodev,relatime,remount,user_id=0,group_id=0"});
   REQUIRE(p.rc == 0);
@@ -129,11 +163,11 @@ TEST_CASE("chainfs's own keys are consumed and validated") {
                   "write_strategy=sync,completion=inline,cache=direct,page_alloc=percpu,read_strategy=page",
                   "-o", "cache_size=1G,stats=/tmp/st.json,flush_interval=9,compound_fallback"});
   REQUIRE(p.rc == 0);
-  CHECK(p.cl.options.write_strategy == WriteStrategy::kSync);
-  CHECK(p.cl.options.completion == Completion::kInline);
-  CHECK(p.cl.options.cache == CacheMode::kDirect);
-  CHECK(p.cl.options.page_alloc == PageAlloc::kPercpu);
-  CHECK(p.cl.options.read_strategy == ReadStrategy::kPage);
+  CHECK(p.cl.options.write_strategy == chainfs::fuse::WriteStrategy::kSync);
+  CHECK(p.cl.options.completion == chainfs::fuse::Completion::kInline);
+  CHECK(p.cl.options.cache == chainfs::fuse::CacheMode::kDirect);
+  CHECK(p.cl.options.page_alloc == chainfs::fuse::PageAlloc::kPercpu);
+  CHECK(p.cl.options.read_strategy == chainfs::fuse::ReadStrategy::kPage);
   CHECK(p.cl.options.cache_size == (1ull << 30));
   CHECK(p.cl.options.stats_path == "/tmp/st.json");
   CHECK(p.cl.mount.flush_interval_s == 9);

@@ -18,7 +18,7 @@
 
 #include "fs/meta/filesystem.h"
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 std::string run_dir();
 
@@ -64,4 +64,4 @@ struct CommandLine;
 // The remounting process's side. Returns an exit code (0, or 32 with a line on stderr).
 int remount(const CommandLine& cl);
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

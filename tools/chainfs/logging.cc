@@ -1,4 +1,4 @@
-#include "fs/fuse/logging.h"
+#include "tools/chainfs/logging.h"
 
 #include <fuse_log.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <string>
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 namespace {
 
@@ -49,4 +49,4 @@ void log_to_syslog(const std::string& program, bool debug) {
   install(std::move(logger), debug);
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

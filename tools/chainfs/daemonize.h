@@ -8,7 +8,7 @@
 // the filesystem and its device engine may run threads (periodic flush, io_uring
 // completion), and threads do not survive fork(). Forking first gives the same reporting
 // (libfuse's later fuse_daemonize_early_* API does the same).
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 class Daemonizer {
  public:
@@ -29,4 +29,4 @@ class Daemonizer {
   int fd_ = -1;  // the child's end of the status pipe
 };
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "fs/fuse/fuse_args.h"
 #include "fs/fuse/options.h"
 #include "fs/meta/filesystem.h"
+#include "tools/chainfs/fuse_args.h"
 
 struct fuse_conn_info_opts;
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
 
 struct ConnOptsDeleter {
   void operator()(fuse_conn_info_opts* p) const;
@@ -43,7 +43,7 @@ struct CommandLine {
   std::vector<std::string> flag_opts;
 
   fs::MountOptions mount;  // read_only, atime, flush interval
-  Options options;         // chainfs strategies
+  fuse::Options options;       // chainfs strategies
 
   // What fuse_session_new() gets: argv[0] plus the options libfuse handles, with
   // fsname/subtype and default_permissions added as chainfs's conventions say.
@@ -59,4 +59,4 @@ int parse_command_line(int argc, char** argv, CommandLine* out, std::string* err
 // The usage line printed by --help before the option lists.
 std::string usage_line(const std::string& program);
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon
