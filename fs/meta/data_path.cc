@@ -43,6 +43,8 @@ DataPath::DataPath(io::Device& dev, const MountOptions& opts) {
                     {"completion", own_bdev_ ? "inline (synchronous device)" : io::to_string(o.completion)},
                     {"page_alloc", mem::to_string(o.page_alloc)},
                     {"cache_size", o.cache_size ? o.cache_size : kDefaultCacheBytes}};
+      std::lock_guard g(extra_mu_);
+      for (auto& [key, fn] : extra_) j[key] = fn();
       return j;
     });
     if (int e = stats_->last_error())
@@ -54,6 +56,11 @@ DataPath::~DataPath() {
   stats_.reset();
   pages_.reset();
   pool_.reset();
+}
+
+void DataPath::add_stats(std::string key, std::function<nlohmann::json()> fn) {
+  std::lock_guard g(extra_mu_);
+  extra_[std::move(key)] = std::move(fn);
 }
 
 uint64_t DataPath::data_writes() const {

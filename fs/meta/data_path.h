@@ -11,8 +11,11 @@
 // Destruction order (members in reverse): the statistics file's final write, the cache
 // (writes back whatever is still dirty), the pool, then the adapter; the device outlives all.
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "fs/cache/page_cache.h"
 #include "fs/cache/stats_writer.h"
@@ -54,12 +57,17 @@ class DataPath {
   // Pages written to the device so far (writeback completions and write-through writes):
   // the write-back uses it to skip the ordering flush when no data reached the device.
   uint64_t data_writes() const;
+  // Adds a section to the statistics JSON (the metadata layer's journal, say); fn may be
+  // called from the statistics thread until the DataPath is gone.
+  void add_stats(std::string key, std::function<nlohmann::json()> fn);
 
  private:
   std::unique_ptr<PollingSyncBioDevice> own_bdev_;
   io::BioDevice* bdev_ = nullptr;
   std::unique_ptr<mem::PagePool> pool_;
   std::unique_ptr<cache::PageCache> pages_;
+  std::mutex extra_mu_;
+  std::map<std::string, std::function<nlohmann::json()>> extra_;  // guarded by extra_mu_
   std::unique_ptr<cache::StatsWriter> stats_;
 };
 

@@ -143,6 +143,8 @@ class Filesystem {
   // ---- whole filesystem
   // True when the superblock said "mounted" at mount time (the last unmount was not clean).
   virtual bool was_unclean() const = 0;
+  // Committed journal transactions the mount replayed (left by a crash).
+  virtual uint64_t recovered_transactions() const = 0;
   virtual Result<FsStat> statfs() = 0;
   // Writes every dirty block and flushes the device (syncfs / fsyncdir).
   virtual int sync() = 0;

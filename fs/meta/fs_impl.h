@@ -45,6 +45,7 @@ class FilesystemImpl final : public Filesystem {
   int mount(std::string* msg);
 
   bool was_unclean() const override { return was_unclean_; }
+  uint64_t recovered_transactions() const override { return recovered_; }
   Result<FsStat> statfs() override;
   int sync() override;
   int set_read_only(bool ro) override;
@@ -127,12 +128,15 @@ class FilesystemImpl final : public Filesystem {
   // Freed blocks whose transaction committed: allocatable now, or after the checkpoint
   // when the journal holds an image of one of them.
   void release_committed(const std::vector<BlockRange>& freed);
+  // The journal's section of the statistics JSON (requests and their average size).
+  void publish_journal_stats();
   void flusher_loop();
 
   Volume vol_;
   MountOptions opts_;
   std::atomic<bool> read_only_{false};
   bool was_unclean_ = false;
+  uint64_t recovered_ = 0;
   bool unmounted_ = false;
 
   std::mutex rename_mu_;

@@ -100,7 +100,10 @@ int FilesystemImpl::mount(std::string* msg) {
       return r;
     }
   }
-  if (journal_) txn_limit_ = std::max<uint64_t>(journal_->capacity() / 2, 8);
+  if (journal_) {
+    txn_limit_ = std::max<uint64_t>(journal_->capacity() / 2, 8);
+    publish_journal_stats();
+  }
   if (!read_only_) {
     // Orphans left by a crash: inodes unlinked while open. Bounded walk.
     uint64_t ino = sb.orphan_head;
@@ -157,7 +160,8 @@ int FilesystemImpl::recover_journal(format::Superblock* sb, std::string* msg) {
     if (!read_only_ && !journal_->empty()) r = journal_->reset();
     return r;
   }
-  spdlog::info("chainfs: journal: {} committed transactions ({} to {}), {} blocks, {}", rec.transactions,
+  recovered_ = rec.transactions;
+  spdlog::debug("chainfs: journal: {} committed transactions ({} to {}), {} blocks, {}", rec.transactions,
                rec.first_seq, rec.last_seq, rec.blocks, read_only_ ? "replayed in memory (read-only)" : "replayed");
   if (auto it = rec.images.find(0); it != rec.images.end()) {
     // The journal's superblock is newer than the one at home.
@@ -208,6 +212,25 @@ int FilesystemImpl::write_super_in_place(bool recover) {
   if (r == 0) r = dev.write(0, buf.data(), kBlockSize);
   if (r == 0) r = dev.flush();
   return r;
+}
+
+void FilesystemImpl::publish_journal_stats() {
+  auto js = journal_->stats();
+  BlockCache* cache = &vol_.cache;  // outlives the data path that calls this
+  vol_.data().add_stats("journal", [js, cache] {
+    auto avg_kib = [](uint64_t bytes, uint64_t reqs) { return reqs ? static_cast<double>(bytes) / 1024.0 / static_cast<double>(reqs) : 0.0; };
+    uint64_t wr = js->write_requests.load(), wb = js->write_bytes.load();
+    uint64_t hr = cache->home_write_requests(), hb = cache->home_write_bytes();
+    return nlohmann::json{{"commits", js->commits.load()},
+                          {"blocks_committed", js->blocks.load()},
+                          {"checkpoints", js->resets.load()},
+                          {"write_requests", wr},
+                          {"write_bytes", wb},
+                          {"avg_write_kib", avg_kib(wb, wr)},
+                          {"checkpoint_requests", hr},
+                          {"checkpoint_bytes", hb},
+                          {"avg_checkpoint_kib", avg_kib(hb, hr)}};
+  });
 }
 
 void FilesystemImpl::flusher_loop() {
@@ -435,6 +458,7 @@ int FilesystemImpl::set_read_only(bool ro) {
   if (r == 0) r = write_super_in_place(true);
   if (r < 0) return r;
   txn_limit_ = std::max<uint64_t>(journal_->capacity() / 2, 8);
+  publish_journal_stats();
   read_only_ = false;
   return write_back(false);
 }

@@ -35,8 +35,8 @@ int Journal::write_super() {
   format::encode_journal_super(js, b.data());
   int r = dev_.write(start_ * kBlockSize, b.data(), kBlockSize);
   if (r == 0) {
-    ++write_requests_;
-    write_bytes_ += kBlockSize;
+    stats_->write_requests.fetch_add(1, std::memory_order_relaxed);
+    stats_->write_bytes.fetch_add(kBlockSize, std::memory_order_relaxed);
   }
   return r;
 }
@@ -119,8 +119,8 @@ int Journal::write_run(uint64_t first, const std::vector<struct iovec>& iov) {
     size_t n = std::min(kMaxIov, iov.size() - i);
     int r = dev_.writev((start_ + first + i) * kBlockSize, iov.data() + i, static_cast<int>(n));
     if (r < 0) return r;
-    ++write_requests_;
-    write_bytes_ += n * kBlockSize;
+    stats_->write_requests.fetch_add(1, std::memory_order_relaxed);
+    stats_->write_bytes.fetch_add(n * kBlockSize, std::memory_order_relaxed);
   }
   return 0;
 }
@@ -167,7 +167,8 @@ int Journal::commit(const std::vector<BlockImage>& txn) {
   if (int r = dev_.flush(); r < 0) return r;
   head_ += iov.size() + 1;
   ++next_seq_;
-  ++commits_;
+  stats_->commits.fetch_add(1, std::memory_order_relaxed);
+  stats_->blocks.fetch_add(txn.size(), std::memory_order_relaxed);
   return 0;
 }
 
@@ -177,6 +178,7 @@ int Journal::reset() {
   if (r < 0) return r;
   if ((r = dev_.flush()) < 0) return r;
   head_ = 1;
+  stats_->resets.fetch_add(1, std::memory_order_relaxed);
   return 0;
 }
 

@@ -17,6 +17,7 @@
 //
 // Not thread-safe: the metadata layer calls it under its write-back lock.
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +34,15 @@ namespace chainfs::fs {
 struct BlockImage {
   uint64_t home = 0;
   std::shared_ptr<const mem::AlignedBuffer> data;
+};
+
+// Counters of journal writes; shared, so a statistics reader may outlive the journal.
+struct JournalStats {
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> blocks{0};          // home-block images committed
+  std::atomic<uint64_t> write_requests{0};  // journal write requests and their bytes
+  std::atomic<uint64_t> write_bytes{0};
+  std::atomic<uint64_t> resets{0};          // checkpoints that emptied the journal
 };
 
 // What recover() found.
@@ -77,10 +87,7 @@ class Journal {
   // (new journal superblock, flushed).
   int reset();
 
-  // Statistics: requests and bytes of journal writes.
-  uint64_t write_requests() const { return write_requests_; }
-  uint64_t write_bytes() const { return write_bytes_; }
-  uint64_t commits() const { return commits_; }
+  std::shared_ptr<const JournalStats> stats() const { return stats_; }
 
  private:
   static uint64_t max_homes(uint64_t free_blocks);
@@ -95,7 +102,7 @@ class Journal {
   uint64_t head_ = 1;      // relative block where the next transaction starts
   uint64_t next_seq_ = 1;  // sequence number of the next transaction
   uint64_t tail_seq_ = 1;  // sequence number of the first live transaction
-  uint64_t write_requests_ = 0, write_bytes_ = 0, commits_ = 0;
+  std::shared_ptr<JournalStats> stats_ = std::make_shared<JournalStats>();
 };
 
 }  // namespace chainfs::fs
