@@ -200,9 +200,10 @@ int FilesystemImpl::write_super_in_place(bool recover) {
   uint64_t backup = 0;
   {
     std::lock_guard g(vol_.sb_mu);
-    if (recover)
+    if (recover) {
       vol_.sb.incompat |= format::kIncompatRecover;
-    else
+      vol_.sb.state = format::kStateMounted;  // what fsck and a reader of the device see while mounted
+    } else
       vol_.sb.incompat &= ~format::kIncompatRecover;
     format::encode_superblock(vol_.sb, buf.data());
     backup = vol_.sb.backup_block();
