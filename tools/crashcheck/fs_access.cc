@@ -199,7 +199,7 @@ int FsTarget::fsyncdir(const std::string& path) {
 int FsTarget::sync() { return fs_.sync(); }
 
 int FsView::resolve(const std::string& path, fs::Attr* out) {
-  auto parts = split_path(path);
+  auto parts = split_path(base_.empty() ? path : base_ + "/" + path);
   return walk(fs_, parts, parts.size(), out);
 }
 

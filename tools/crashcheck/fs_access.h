@@ -49,7 +49,8 @@ class FsTarget final : public Target {
 
 class FsView final : public View {
  public:
-  explicit FsView(fs::Filesystem& fs) : fs_(fs) {}
+  // Paths are relative to directory base ("" = the root).
+  explicit FsView(fs::Filesystem& fs, std::string base = "") : fs_(fs), base_(std::move(base)) {}
   int lookup(const std::string& path, Node* out) override;
   int read_all(const std::string& path, std::string* out) override;
   int getxattr(const std::string& path, const std::string& name, std::optional<std::string>* out) override;
@@ -58,6 +59,7 @@ class FsView final : public View {
  private:
   int resolve(const std::string& path, fs::Attr* out);
   fs::Filesystem& fs_;
+  std::string base_;
 };
 
 // Splits "a/b/c" into its components ("" = the root: none).

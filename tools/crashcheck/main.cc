@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> seeds{1};
   uint32_t ops = 200;
   ReplayArgs ra;
-  std::string image, log_path, record_path, root;
+  std::string image, log_path, record_path, root, base;
 
   CLI::App* mem = app.add_subcommand("memory", "record a seeded workload on a memory device and replay it (unit level)");
   mem->add_option("--seed", seeds, "workload and state seeds (repeat for several)")->capture_default_str();
@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
   add_replay_args(rep, &ra);
 
   CLI::App* wl = app.add_subcommand("workload", "run the seeded workload with system calls on a mounted chainfs");
-  wl->add_option("--root", root, "the mount point (an empty chainfs)")->required();
+  wl->add_option("--root", root, "the mount point")->required();
+  wl->add_option("--base", base, "an existing empty directory under it to work in (default: the root, empty)");
   wl->add_option("--record", record_path, "where to write the durability record")->required();
   wl->add_option("--log", log_path, "the daemon's write log (positions are its size)");
   wl->add_option("--seed", seeds, "workload seed")->capture_default_str();
@@ -162,12 +163,14 @@ int main(int argc, char** argv) {
   }
 
   if (*wl) {
-    PosixTarget t(root, log_path);
+    PosixTarget t(base.empty() ? root : root + "/" + base, log_path);
     DurabilityRecord rec;
+    rec.base = base;
     if (!log_path.empty()) rec.pos_unit = "bytes";
     WorkloadOptions wo;
     wo.seed = seeds.front();
     wo.ops = ops;
+    wo.sync_is_durable = false;  // syncfs(2) does not reach the daemon (workload.h)
     int r = run_workload(t, wo, &rec);
     if (int e = save_record(rec, record_path); e < 0)
       return error("cannot write " + record_path + ": " + std::strerror(-e));
@@ -180,7 +183,7 @@ int main(int argc, char** argv) {
   std::string msg;
   if (int r = load_record(record_path, &rec, &msg); r < 0)
     return error(msg.empty() ? "cannot read " + record_path + ": " + std::strerror(-r) : msg);
-  PosixView view(root);
+  PosixView view(rec.base.empty() ? root : root + "/" + rec.base);
   CheckCounts counts;
   auto fails = Verifier(rec).check(view, kNoCut, &counts);
   fmt::print("durability checks: {} (not checkable: {}), failures: {}\n", counts.checked, counts.unchecked,

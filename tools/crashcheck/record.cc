@@ -52,6 +52,7 @@ std::optional<std::string> opt(const nlohmann::json& j) {
 int save_record(const DurabilityRecord& r, const std::string& path) {
   nlohmann::json j;
   j["pos_unit"] = r.pos_unit;
+  j["base"] = r.base;
   j["seed"] = r.seed;
   j["stopped"] = r.stopped;
   j["dirs"] = r.dirs;
@@ -80,6 +81,7 @@ int load_record(const std::string& path, DurabilityRecord* r, std::string* msg) 
     nlohmann::json j = nlohmann::json::parse(f);
     DurabilityRecord out;
     out.pos_unit = j.at("pos_unit").get<std::string>();
+    out.base = j.at("base").get<std::string>();
     out.seed = j.at("seed").get<uint64_t>();
     out.stopped = j.at("stopped").get<std::string>();
     out.dirs = j.at("dirs").get<std::vector<std::string>>();

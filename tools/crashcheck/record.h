@@ -53,6 +53,7 @@ struct Event {
 
 struct DurabilityRecord {
   std::string pos_unit = "records";  // or "bytes"
+  std::string base;                  // the directory (from the root) the paths are relative to
   std::vector<std::string> dirs;     // directories the workload's names live in ("" = root)
   std::vector<Slot> slots;
   std::vector<ModelInode> inodes;

@@ -252,7 +252,7 @@ int replay(const std::vector<char>& start_image, const std::vector<io::LogEntry>
       loses = true;
     } else {
       std::unique_ptr<fs::Filesystem> fsys = std::move(*mounted);
-      FsView view(*fsys);
+      FsView view(*fsys, rec.base);
       CheckCounts counts;
       for (const CheckFailure& cf : verifier.check(view, w.cut, &counts)) {
         classify(cf, &s);

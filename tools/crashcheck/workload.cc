@@ -46,6 +46,8 @@ class Runner {
     for (uint32_t d = 0; d < o_.dirs; ++d)
       if (int r = mkdir(fmt::format("d{}", d)); r < 0) return r;
     if (int r = sync(); r < 0) return r;
+    if (!o_.sync_is_durable)
+      if (int r = fsyncdir(""); r < 0) return r;
     for (uint32_t i = 0; i < o_.ops; ++i)
       if (int r = step(); r < 0) return r;
     for (size_t m = 0; m < inodes_.size(); ++m)
@@ -185,9 +187,22 @@ class Runner {
 
   int sync() {
     begin("sync");
-    std::vector<uint32_t> all(rec_.slots.size());
+    std::vector<uint32_t> all(o_.sync_is_durable ? rec_.slots.size() : 0);
     for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
     return end(t_.sync(), all);
+  }
+
+  // fsync of a directory: its names.
+  int fsyncdir(const std::string& dir) {
+    std::vector<uint32_t> d;
+    for (uint32_t s = 0; s < rec_.slots.size(); ++s) {
+      const Slot& sl = rec_.slots[s];
+      if (sl.kind != SlotKind::kName) continue;
+      size_t cut = sl.path.rfind('/');
+      if ((cut == std::string::npos ? std::string() : sl.path.substr(0, cut)) == dir) d.push_back(s);
+    }
+    begin("fsyncdir /" + dir);
+    return end(t_.fsyncdir(dir), d);
   }
 
   int close(uint64_t m) {
@@ -361,18 +376,8 @@ class Runner {
         begin(fmt::format("{} {} (inode {})", datasync ? "fdatasync" : "fsync", name_of(m), rec_.inodes[m].ino));
         return end(t_.fsync(in.handle, datasync), d);
       }
-      case 14: {  // fsync of a directory: its names
-        const std::string& dir = rec_.dirs[rnd(rec_.dirs.size())];
-        std::vector<uint32_t> d;
-        for (uint32_t s = 0; s < rec_.slots.size(); ++s) {
-          const Slot& sl = rec_.slots[s];
-          if (sl.kind != SlotKind::kName) continue;
-          size_t cut = sl.path.rfind('/');
-          if ((cut == std::string::npos ? std::string() : sl.path.substr(0, cut)) == dir) d.push_back(s);
-        }
-        begin("fsyncdir /" + dir);
-        return end(t_.fsyncdir(dir), d);
-      }
+      case 14:
+        return fsyncdir(rec_.dirs[rnd(rec_.dirs.size())]);
       case 15:
         return sync();
       default: {  // close
