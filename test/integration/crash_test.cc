@@ -2,10 +2,10 @@
 //  * the daemon records its device writes (CHAINFS_RECORD_LOG, through io::RecordingDevice)
 //    while the seeded workload runs with system calls on the mount; chainfs-crashcheck
 //    replays the log's crash states against the record;
-//  * kill -9 of the daemon in the middle of the workload, round after round: umount -l,
-//    fsck -n, remount, and everything made durable (this round and the earlier ones) is
-//    there. CHAINFS_CRASH_ROUNDS sets the number of rounds (10 by default; README of
-//    tools/crashcheck for the long run).
+//  * kill -9 of the daemon in the middle of the workload, round after round (each on a fresh
+//    filesystem): umount -l, fsck -n, remount, everything made durable is there, and after a
+//    clean unmount fsck -n again. CHAINFS_CRASH_ROUNDS sets the number of rounds (10 by
+//    default; README of tools/crashcheck for the long run).
 // Both fail on chainfs without a metadata journal.
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -129,22 +129,18 @@ TEST_CASE("crash: the daemon's write log of a system-call workload, replayed: ev
 TEST_CASE("crash: kill -9 of the daemon during the workload, round after round: fsck -n clean, durable data kept") {
   const char* env = std::getenv("CHAINFS_CRASH_ROUNDS");
   const int rounds = env && *env ? std::atoi(env) : 10;
-  TempImage img(256ull << 20);
+  TempImage img(128ull << 20);
   TempDir mnt;
-  mkfs(img.path());
-  auto m = std::make_unique<Mount>(CHAINFS_BIN, img.path(), mnt.path());
-  std::vector<std::pair<std::string, DurabilityRecord>> done;
   std::mt19937 rng(4242);
-  int fsck_failures = 0, lost = 0;
+  int fsck_after_kill = 0, fsck_after_remount = 0, rounds_losing = 0, refused = 0;
   for (int round = 0; round < rounds; ++round) {
     CAPTURE(round);
-    std::string sub = mnt.path() + "/r" + std::to_string(round);
-    REQUIRE(mkdir(sub.c_str(), 0755) == 0);
-    fsync_dir(mnt.path());
-    done.emplace_back(sub, DurabilityRecord{});
-    DurabilityRecord& rec = done.back().second;
+    // Each round on a fresh filesystem: the rounds are independent trials.
+    mkfs(img.path());
+    auto m = std::make_unique<Mount>(CHAINFS_BIN, img.path(), mnt.path());
+    DurabilityRecord rec;
     std::thread worker([&] {
-      PosixTarget t(sub, "");
+      PosixTarget t(mnt.path(), "");
       WorkloadOptions wo;
       wo.seed = 1000 + static_cast<uint64_t>(round);
       wo.ops = 1u << 30;  // until the daemon dies
@@ -164,31 +160,35 @@ TEST_CASE("crash: kill -9 of the daemon during the workload, round after round: 
     int status = 0;
     std::string out = fsck_n(img.path(), &status);
     if (status != 0) {
-      ++fsck_failures;
-      MESSAGE("fsck -n after the kill (round " << round << ", status " << status << "):\n" << out);
+      ++fsck_after_kill;
+      MESSAGE("fsck -n after the kill (round " << round << ", " << rec.ops.size() << " operations, status " << status
+                                               << "):\n" << out);
     }
     try {
       m = std::make_unique<Mount>(CHAINFS_BIN, img.path(), mnt.path());
     } catch (const std::exception& e) {
-      FAIL_CHECK("remount after the kill refused: " << e.what());
-      m.reset();
-      break;
+      ++refused;
+      MESSAGE("remount after the kill refused (round " << round << "): " << e.what());
+      continue;
     }
-    for (const auto& [dir, r] : done) {
-      PosixView view(dir);
-      CheckCounts counts;
-      auto fails = Verifier(r).check(view, kNoCut, &counts);
-      for (const auto& f : fails) MESSAGE(dir << ": " << f.text);
-      lost += static_cast<int>(fails.size());
-    }
-  }
-  MESSAGE(rounds << " kill rounds: fsck -n unclean after " << fsck_failures << ", durability failures " << lost);
-  CHECK(fsck_failures == 0);
-  CHECK(lost == 0);
-  if (m) {
+    PosixView view(mnt.path());
+    CheckCounts counts;
+    auto fails = Verifier(rec).check(view, kNoCut, &counts);
+    for (const auto& f : fails) MESSAGE("round " << round << ": " << f.text);
+    rounds_losing += !fails.empty();
+    // Recovered and cleanly unmounted: consistent.
     CHECK(m->unmount());
-    int status = 0;
-    std::string out = fsck_n(img.path(), &status);
-    CHECK_MESSAGE(status == 0, out);
+    out = fsck_n(img.path(), &status);
+    if (status != 0) {
+      ++fsck_after_remount;
+      MESSAGE("fsck -n after remount + unmount (round " << round << ", status " << status << "):\n" << out);
+    }
   }
+  MESSAGE(rounds << " kill rounds: fsck -n unclean after the kill " << fsck_after_kill << ", after remount + unmount "
+                 << fsck_after_remount << "; remount refused " << refused << "; rounds losing durable data "
+                 << rounds_losing);
+  CHECK(fsck_after_kill == 0);
+  CHECK(fsck_after_remount == 0);
+  CHECK(refused == 0);
+  CHECK(rounds_losing == 0);
 }
