@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
   CLI::App* mem = app.add_subcommand("memory", "record a seeded workload on a memory device and replay it (unit level)");
   mem->add_option("--seed", seeds, "workload and state seeds (repeat for several)")->capture_default_str();
   mem->add_option("--ops", ops, "workload operations")->capture_default_str();
+  std::string save;
+  mem->add_option("--save", save, "also write PREFIX-SEED.{start,log,json} (image, log, record) for replay");
   add_replay_args(mem, &ra);
 
   CLI::App* rep = app.add_subcommand("replay", "replay a daemon's write log against its starting image");
@@ -146,8 +148,15 @@ int main(int argc, char** argv) {
         MemoryRunOptions mo;
         mo.workload.seed = seed;
         mo.workload.ops = ops;
+        std::string prefix = save.empty() ? std::string() : fmt::format("{}-{}", save, seed);
+        if (!prefix.empty()) mo.log_path = prefix + ".log";
         MemoryRun run;
         if (int r = record_memory_run(mo, &run, &msg); r < 0) return error(msg);
+        if (!prefix.empty()) {
+          std::ofstream img(prefix + ".start", std::ios::binary);
+          img.write(run.start_image.data(), static_cast<std::streamsize>(run.start_image.size()));
+          if (!img || save_record(run.record, prefix + ".json") < 0) return error("cannot write " + prefix + ".*");
+        }
         if (run.workload_status < 0) return error("workload: " + run.record.stopped);
         start = std::move(run.start_image);
         entries = std::move(run.log);

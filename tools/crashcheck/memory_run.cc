@@ -17,6 +17,11 @@ int record_memory_run(const MemoryRunOptions& o, MemoryRun* out, std::string* ms
   if (int r = fs::make_filesystem(dev, fs::MkfsOptions{}, msg); r < 0) return r;
   out->start_image = dev.bytes();
   auto log = std::make_shared<io::WriteLog>();
+  if (!o.log_path.empty())
+    if (int r = log->open_file(o.log_path, dev.limits().logical_block_size, dev.size_bytes()); r < 0) {
+      *msg = fmt::format("cannot write {}: {}", o.log_path, std::strerror(-r));
+      return r;
+    }
   fs::MountOptions mo;
   mo.cache_size = 8u << 20;
   mo.page_alloc = mem::PoolKind::kMalloc;

@@ -16,6 +16,7 @@ namespace chainfs::crashcheck {
 struct MemoryRunOptions {
   WorkloadOptions workload;
   uint64_t device_bytes = 16u << 20;
+  std::string log_path;  // also write the log to this file (replayable with "replay")
 };
 
 struct MemoryRun {
