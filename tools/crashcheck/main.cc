@@ -92,13 +92,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::vector<uint64_t> seeds{1};
-  uint32_t ops = 200;
+  uint32_t ops = 200, names = WorkloadOptions{}.names, max_file = WorkloadOptions{}.max_file;
   ReplayArgs ra;
   std::string image, log_path, record_path, root, base;
 
   CLI::App* mem = app.add_subcommand("memory", "record a seeded workload on a memory device and replay it (unit level)");
   mem->add_option("--seed", seeds, "workload and state seeds (repeat for several)")->capture_default_str();
   mem->add_option("--ops", ops, "workload operations")->capture_default_str();
+  mem->add_option("--names", names, "file names per directory")->capture_default_str();
+  mem->add_option("--max-file", max_file, "largest file size, bytes")->capture_default_str();
   std::string save;
   mem->add_option("--save", save, "also write PREFIX-SEED.{start,log,json} (image, log, record) for replay");
   add_replay_args(mem, &ra);
@@ -117,6 +119,8 @@ int main(int argc, char** argv) {
   wl->add_option("--log", log_path, "the daemon's write log (positions are its size)");
   wl->add_option("--seed", seeds, "workload seed")->capture_default_str();
   wl->add_option("--ops", ops, "workload operations")->capture_default_str();
+  wl->add_option("--names", names, "file names per directory")->capture_default_str();
+  wl->add_option("--max-file", max_file, "largest file size, bytes")->capture_default_str();
 
   CLI::App* ver = app.add_subcommand("verify", "check a mounted chainfs (after a crash and remount) against a record");
   ver->add_option("--root", root, "the mount point")->required();
@@ -148,6 +152,8 @@ int main(int argc, char** argv) {
         MemoryRunOptions mo;
         mo.workload.seed = seed;
         mo.workload.ops = ops;
+        mo.workload.names = names;
+        mo.workload.max_file = max_file;
         std::string prefix = save.empty() ? std::string() : fmt::format("{}-{}", save, seed);
         if (!prefix.empty()) mo.log_path = prefix + ".log";
         MemoryRun run;
@@ -179,6 +185,8 @@ int main(int argc, char** argv) {
     WorkloadOptions wo;
     wo.seed = seeds.front();
     wo.ops = ops;
+    wo.names = names;
+    wo.max_file = max_file;
     wo.sync_is_durable = false;  // syncfs(2) does not reach the daemon (workload.h)
     int r = run_workload(t, wo, &rec);
     if (int e = save_record(rec, record_path); e < 0)
