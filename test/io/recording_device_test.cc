@@ -33,7 +33,7 @@ std::string temp_path() {
 
 }  // namespace
 
-TEST_CASE("RecordingDevice: writes (gathered from their iovecs) and flushes in order; the inner device gets them") {
+TEST_CASE("RecordingDevice: writes (gathered from their iovecs) and flushes in order, and the inner device gets them") {
   io::MemDevice mem(1 << 20);
   auto log = std::make_shared<io::WriteLog>();
   auto dev = io::make_recording_device(std::make_unique<io::BorrowedDevice>(mem), log);
@@ -72,7 +72,7 @@ TEST_CASE("RecordingDevice: a failed write is not logged (it never completed)") 
   CHECK(log->size() == 1);
 }
 
-TEST_CASE("WriteLog: the file sink reads back record for record; a torn tail ends the log") {
+TEST_CASE("WriteLog: the file sink reads back record for record, and a torn tail ends the log") {
   std::string path = temp_path();
   {
     io::MemDevice mem(1 << 20);

@@ -54,7 +54,7 @@ int64_t last_flush_state(const MemoryRun& r) {
 
 }  // namespace
 
-TEST_CASE("crash workload: the same seed gives the same operations and log; another seed others") {
+TEST_CASE("crash workload: the same seed gives the same operations and log, another seed others") {
   MemoryRun a = record_run(5, 80), b = record_run(5, 80), c = record_run(6, 80);
   CHECK(a.record.ops == b.record.ops);
   CHECK(a.record.events.size() == b.record.events.size());

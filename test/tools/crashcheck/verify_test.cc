@@ -108,7 +108,7 @@ TEST_CASE("Verifier: a rename over a durable name gives the old or the new file,
   CHECK(kinds(rec, v, 9) == std::multiset{CheckFailure::kNameWrong});  // the rename was made durable
 }
 
-TEST_CASE("Verifier: a removal made durable does not come back; one not yet durable may") {
+TEST_CASE("Verifier: a removal made durable does not come back, one not yet durable may") {
   Rec rec;
   rec.set(rec.f0, name_value(0), 1, 2);
   rec.durable(rec.f0, 3);
@@ -164,7 +164,7 @@ TEST_CASE("Verifier: a directory holds only names the workload used") {
   CHECK(kinds(rec, v, kNoCut) == std::multiset{CheckFailure::kUnexpected});
 }
 
-TEST_CASE("DurabilityRecord: saved as JSON and read back unchanged; a broken file is refused") {
+TEST_CASE("DurabilityRecord: saved as JSON and read back unchanged, a broken file is refused") {
   Rec rec;
   rec.r.pos_unit = "bytes";
   rec.r.seed = 42;
