@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "fs/fuse/context.h"
 #include "fs/fuse/ops.h"
 #include "fs/meta/data_device.h"
+#include "io/recording_device.h"
 #include "tools/chainfs/cmdline.h"
 #include "tools/chainfs/control.h"
 #include "tools/chainfs/daemonize.h"
@@ -95,6 +97,18 @@ void apply_engine_options(const fuse::Options& o, fs::MountOptions* m) {
   m->force_compound_fallback = o.compound_fallback || mem::force_fallback_from_env();
 }
 
+// Test hook for the crash-consistency tests (tools/crashcheck), not for users: with
+// CHAINFS_RECORD_LOG=/absolute/path in the environment, every write and flush of this mount
+// (metadata and file data) is logged to that file (io/recording_device.h).
+int record_if_asked(std::unique_ptr<io::Device>* dev) {
+  const char* path = std::getenv("CHAINFS_RECORD_LOG");
+  if (!path || !*path) return 0;
+  auto log = std::make_shared<io::WriteLog>(false);
+  if (int e = log->open_file(path, (*dev)->limits().logical_block_size, (*dev)->size_bytes()); e < 0) return e;
+  *dev = io::make_recording_device(std::move(*dev), std::move(log));
+  return 0;
+}
+
 int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev) {
   io::OpenOptions oo;
   oo.exclusive = true;
@@ -106,7 +120,7 @@ int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev) {
     oo.read_only = true;
     e = fs::open_data_device(cl.device, oo, cl.mount, dev);
   }
-  return e;
+  return e < 0 ? e : record_if_asked(dev);
 }
 
 int serve(CommandLine& cl, const std::string& mnt) {
