@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include <fmt/format.h>
@@ -219,6 +220,91 @@ int populate_random(fs::Filesystem& f, uint64_t seed, int ops) {
   return serious;
 }
 
+int walk_all(fs::Filesystem& f, std::string* msg, bool remove) {
+  std::vector<char> buf(1 << 20);
+  std::vector<char> names(1 << 16);
+  // dir: a directory inode; path: its name for messages. Returns 0 or the first error.
+  std::function<int(fs::Ino, const std::string&, int)> walk = [&](fs::Ino dir, const std::string& path, int depth) {
+    if (depth > 64) {
+      *msg = path + ": directories nested too deep";
+      return -ELOOP;
+    }
+    struct Entry {
+      std::string name;
+      fs::Ino ino;
+    };
+    std::vector<Entry> entries;
+    int r = f.readdir(dir, 0, [&](const fs::DirEntry& de) {
+      if (de.name != "." && de.name != "..") entries.push_back(Entry{std::string(de.name), de.ino});
+      return true;
+    });
+    if (r < 0) {
+      *msg = fmt::format("readdir {}: {}", path, std::strerror(-r));
+      return r;
+    }
+    for (const Entry& de : entries) {
+      const std::string p = path + "/" + de.name;
+      auto a = f.lookup(dir, de.name);
+      if (!a) {
+        *msg = fmt::format("lookup {}: {}", p, std::strerror(-a.err()));
+        return a.err();
+      }
+      const fs::Attr at = *a;
+      auto fail = [&](const char* what, int e) {
+        *msg = fmt::format("{} {}: {}", what, p, std::strerror(-e));
+        f.forget(at.ino, 1);
+        return e;
+      };
+      if (at.ino != de.ino) return fail("lookup gives another inode for", -EIO);
+      if (auto g = f.getattr(at.ino); !g) return fail("getattr", g.err());
+      if (auto x = f.listxattr(at.ino, names.data(), names.size()); !x) {
+        return fail("listxattr", x.err());
+      } else {
+        for (size_t off = 0; off < *x;) {
+          std::string_view n(names.data() + off);
+          if (auto v = f.getxattr(at.ino, n, buf.data(), buf.size()); !v) return fail("getxattr", v.err());
+          off += n.size() + 1;
+        }
+      }
+      if (S_ISDIR(at.mode)) {
+        if ((r = walk(at.ino, p, depth + 1)) < 0) {
+          f.forget(at.ino, 1);
+          return r;
+        }
+        if (remove && (r = f.rmdir(dir, de.name)) < 0) return fail("rmdir", r);
+      } else {
+        if (S_ISLNK(at.mode)) {
+          if (auto l = f.readlink(at.ino); !l) return fail("readlink", l.err());
+        } else if (S_ISREG(at.mode)) {
+          if ((r = f.open(at.ino)) < 0) return fail("open", r);
+          // Data where the file has some (SEEK_DATA), so sparse files far out stay cheap.
+          uint64_t off = 0;
+          while (off < at.size) {
+            auto d = f.lseek(at.ino, off, SEEK_DATA);
+            if (!d) {
+              if (d.err() == -ENXIO) break;
+              f.release(at.ino);
+              return fail("lseek", d.err());
+            }
+            auto n = f.read(at.ino, *d, buf.size(), buf.data());
+            if (!n) {
+              f.release(at.ino);
+              return fail("read", n.err());
+            }
+            if (*n == 0) break;
+            off = *d + *n;
+          }
+          f.release(at.ino);
+        }
+        if (remove && (r = f.unlink(dir, de.name)) < 0) return fail("unlink", r);
+      }
+      f.forget(at.ino, 1);
+    }
+    return 0;
+  };
+  return walk(fs::kRootIno, "", 0);
+}
+
 uint64_t ino_of(io::Device& dev, const std::string& path) {
   std::string msg;
   auto f = mount(dev, true, &msg);
@@ -328,7 +414,8 @@ std::vector<std::string> case_names() {
   return {"bad-magic",      "sb-crc",     "primary-bad",      "bitmap-bit-clear", "leaked-block",
           "free-count",     "inode-crc",  "nlink",            "dirent-free-inode", "dup-block",
           "dir-tree-node",  "extent-tree-node", "xattr-chain", "parent",          "orphan-loop",
-          "bitmap-block"};
+          "bitmap-block",   "inode-type-zero", "inode-magic", "dir-count",       "blocks-field",
+          "leaked-inode",   "crash-leak",  "dup-xattr",        "root-crc"};
 }
 
 int apply_case(io::Device& dev, const std::string& name) {
@@ -427,6 +514,53 @@ int apply_case(io::Device& dev, const std::string& name) {
     if ((r = edit_inode("/small", [&](DiskInode& d) { d.orphan_next = ino; })) < 0) return r;
     sb.orphan_head = ino;
     return write_super(dev, sb);
+  }
+  if (name == "inode-type-zero") return edit_inode("/small", [](DiskInode& d) { d.mode = 0644; });
+  if (name == "inode-magic") {  // /dir/file (two names) loses its record's magic
+    uint64_t ino = ino_of(dev, "/dir/file"), blk;
+    size_t off;
+    if ((r = inode_slot(dev, ino, &blk, &off)) < 0) return r;
+    if ((r = read_block(dev, blk, &b)) < 0) return r;
+    std::memset(b.data() + off + ino_off::kMagic, 0, 2);
+    return write_block(dev, blk, b);
+  }
+  if (name == "dir-count") return edit_inode("/bigdir", [](DiskInode& d) { d.dir_entries += 1; });
+  if (name == "blocks-field") return edit_inode("/sparse", [](DiskInode& d) { d.blocks += 133; });
+  if (name == "leaked-inode" || name == "crash-leak") {
+    // leaked-inode: a regular file record in use (bitmap bit set, link count 1, 10 bytes of
+    // hole) that no entry points to, as a crash between the two writes leaves it.
+    // crash-leak: a leaked block in a filesystem left mounted (not cleanly unmounted).
+    if (name == "crash-leak") {
+      if ((r = apply_case(dev, "leaked-block")) < 0) return r;
+      if ((r = read_super(dev, &sb)) < 0) return r;
+      sb.state = kStateMounted;
+      return write_super(dev, sb);
+    }
+    const uint64_t ino = sb.inode_count;  // the last inode: free on these images
+    DiskInode d;
+    d.mode = S_IFREG | 0600;
+    d.nlink = 1;
+    d.size = 10;
+    d.generation = 77;
+    if ((r = write_inode(dev, ino, d)) < 0) return r;
+    return set_bitmap_bit(dev, true, ino - 1, true);
+  }
+  if (name == "dup-xattr") {  // /small2's data block is /xbig's first xattr block
+    uint64_t xbig = ino_of(dev, "/xbig");
+    if ((r = read_inode(dev, xbig, &in)) < 0) return r;
+    const uint64_t blk = in.xattr_block;
+    if (blk == 0) return -EINVAL;
+    return edit_inode("/small2", [&](DiskInode& d) {
+      Extent e = decode_extent(d.inline_data.data());
+      e.physical = blk;
+      encode_extent(e, d.inline_data.data());
+    });
+  }
+  if (name == "root-crc") {  // the root's record fails its checksum: all it held is lost+found's
+    uint64_t blk;
+    size_t off;
+    if ((r = inode_slot(dev, kRootIno, &blk, &off)) < 0) return r;
+    return flip(blk, off + ino_off::kUid);
   }
   return -EINVAL;
 }
