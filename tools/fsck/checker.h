@@ -27,6 +27,7 @@ class BitSet {
   void resize(uint64_t n) { w_.assign((n + 63) / 64, 0); n_ = n; }
   bool test(uint64_t i) const { return w_[i / 64] >> (i % 64) & 1; }
   void set(uint64_t i) { w_[i / 64] |= 1ull << (i % 64); }
+  void clear(uint64_t i) { w_[i / 64] &= ~(1ull << (i % 64)); }
   // Sets i and returns whether it was already set.
   bool test_set(uint64_t i) {
     uint64_t m = 1ull << (i % 64);

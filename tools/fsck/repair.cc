@@ -3,12 +3,12 @@
 //  0. inodes that cannot be kept are cleared: records that do not decode, symlinks whose
 //     target cannot be read, unlinked inodes (link count 0, no entry: orphans included);
 //     what they owned becomes free, entries pointing to them are removed;
-//  1. blocks claimed more than once: the first owner (metadata first, then by inode) keeps
-//     them, every later owner gets its own copy (new blocks, data copied, its extents,
-//     tree or xattr chain rewritten); an inode for which no space is left is cleared;
-//  2. damaged extent trees and directory trees: the entries of every node that still
+//  1. damaged extent trees and directory trees: the entries of every node that still
 //     verifies, plus leaves of the same tree found among the blocks marked in use that
 //     nothing owns (a bad internal node loses no leaf), are salvaged;
+//  2. blocks claimed more than once: the first owner (metadata first, then by inode) keeps
+//     them, every later owner gets its own copy (new blocks, data copied, its extents,
+//     tree or xattr chain rewritten); an inode for which no space is left is cleared;
 //  3. directories: the trees with bad, duplicate or stale entries are rebuilt from their
 //     good entries; a directory keeps one entry (the one its '..' names, if any);
 //     directories cut off from the root and inodes in use without an entry are
@@ -86,6 +86,8 @@ class Repair {
   // Claims and the allocator.
   void index_claims();
   void kill(uint64_t owner, unsigned kinds);
+  // Kills the claims and hands their blocks back to the allocator (those no other claim shares).
+  void release(uint64_t owner, unsigned kinds);
   void add_claim(uint64_t start, uint64_t len, uint64_t owner, ClaimKind kind);
   void retake();
   int alloc_run(uint64_t want, uint64_t* start, uint64_t* got);
@@ -135,9 +137,11 @@ int64_t Repair::run() {
   index_claims();
   decide_clears();
   retake();
-  if (int r = resolve_duplicates(); r < 0) return r;
+  // Loose leaves are read before anything is allocated (they lie in blocks nobody owns), and
+  // salvaged extents take their blocks before copies of shared blocks are placed.
   scan_loose_leaves();
   salvage_extents();
+  if (int r = resolve_duplicates(); r < 0) return r;
   plan_directories();
   int r = write_directories();
   if (r == 0) r = write_extents();
@@ -194,9 +198,22 @@ int Repair::alloc_run(uint64_t want, uint64_t* start, uint64_t* got) {
   return -ENOSPC;
 }
 
+void Repair::release(uint64_t owner, unsigned kinds) {
+  auto it = c_.claims_of_.find(owner);
+  if (it == c_.claims_of_.end()) return;
+  for (size_t i : it->second) {
+    Claim& cl = c_.claims_[i];
+    if (cl.dead || !(kinds & kind_bit(cl.kind))) continue;
+    cl.dead = true;
+    // A block another claim shares stays taken (that owner keeps it).
+    for (uint64_t b = cl.start; b < cl.start + cl.len; ++b)
+      if (!c_.dup_.test(b)) c_.taken_.clear(b);
+  }
+}
+
 void Repair::clear_inode(uint64_t ino) {
   info(ino).clear = true;
-  kill(ino, kAllKinds);
+  release(ino, kAllKinds);
 }
 
 int Repair::write_block(uint64_t blk, const void* data) {
@@ -237,7 +254,7 @@ void Repair::decide_clears() {
   }
 }
 
-// ---- 1. blocks with several owners ----
+// ---- 2. blocks with several owners ----
 
 int Repair::resolve_duplicates() {
   if (!c_.dup_.any()) return 0;
@@ -309,16 +326,23 @@ int Repair::clone_extent(uint64_t owner, const Claim& cl, const std::vector<std:
     if (end > off) pieces.push_back(Extent{old.logical + off, old.physical + off, static_cast<uint32_t>(end - off), old.flags});
     off = end;
   };
+  std::vector<std::pair<uint64_t, uint64_t>> placed;
+  auto undo = [&](int r) {  // the copies made so far are not used: their blocks are free again
+    for (auto [b, n] : placed)
+      for (uint64_t k = 0; k < n; ++k) c_.taken_.clear(b + k);
+    return r;
+  };
   for (auto [roff, rlen] : runs) {
     keep_until(roff);
     while (off < roff + rlen) {
       uint64_t start, got;
-      if (int r = alloc_run(roff + rlen - off, &start, &got); r < 0) return r;
+      if (int r = alloc_run(roff + rlen - off, &start, &got); r < 0) return undo(r);
+      placed.emplace_back(start, got);
       if (!old.unwritten()) {
         for (uint64_t k = 0; k < got; ++k) {
           int r = c_.dev_.read((old.physical + off + k) * kBlockSize, buf.data(), kBlockSize);
           if (r == 0) r = write_block(start + k, buf.data());
-          if (r < 0) return r;
+          if (r < 0) return undo(r);
         }
       }
       pieces.push_back(Extent{old.logical + off, start, static_cast<uint32_t>(got), old.flags});
@@ -337,7 +361,7 @@ int Repair::clone_extent(uint64_t owner, const Claim& cl, const std::vector<std:
   return 0;
 }
 
-// ---- 2. salvage ----
+// ---- 1. salvage ----
 
 void Repair::scan_loose_leaves() {
   std::unordered_set<uint64_t> tags;
@@ -591,9 +615,13 @@ int Repair::write_tree(uint64_t owner, uint64_t tag, ClaimKind kind,
                        const std::vector<std::pair<uint64_t, std::string>>& kv, uint64_t* root) {
   WriteStore store(c_.dev_, [&](uint64_t hint, uint64_t* b) { return alloc_one(hint, b); });
   btree::BTree tree(store, 0, tag);
-  for (const auto& [k, v] : kv)
-    if (int r = tree.insert(k, v, true); r < 0) return r;
-  if (int r = store.flush(); r < 0) return r;
+  int r = 0;
+  for (size_t i = 0; i < kv.size() && r == 0; ++i) r = tree.insert(kv[i].first, kv[i].second, true);
+  if (r < 0) {  // nothing was written: the blocks are free again
+    for (uint64_t b : store.blocks()) c_.taken_.clear(b);
+    return r;
+  }
+  if ((r = store.flush()) < 0) return r;
   for (uint64_t b : store.blocks()) {
     add_claim(b, 1, owner, kind);
     ++writes_;
@@ -623,6 +651,13 @@ int Repair::write_directories() {
         if (c_.claims_[i].kind == ClaimKind::kDirNode) old.push_back(i);
     uint64_t root = 0;
     int r = write_tree(d, tree_tag(kTagDir, d), ClaimKind::kDirNode, kv, &root);
+    if (r == -ENOSPC && !old.empty()) {
+      // No room beside the old tree: its entries are in memory, so its blocks can take the
+      // new one (a crash during this write would lose the directory to /lost+found).
+      release(d, kind_bit(ClaimKind::kDirNode));
+      old.clear();
+      r = write_tree(d, tree_tag(kTagDir, d), ClaimKind::kDirNode, kv, &root);
+    }
     if (r == -ENOSPC) {
       note(fmt::format("inode {}: no free space to rebuild the directory", d), false);
       continue;

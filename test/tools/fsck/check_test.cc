@@ -3,6 +3,7 @@
 // image that mounts and reads whole, and random damage never crashes the check or the
 // repair, and the repair always ends clean (run under ASan by test.sh).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <sys/stat.h>
 
@@ -295,6 +296,51 @@ TEST_CASE("repairs keep what can be kept") {
     auto dev = repaired("root-crc");
     CHECK(ino_of(*dev, "/lost+found/#" + std::to_string(dir) + "/file") != 0);
   }
+}
+
+TEST_CASE("shared blocks on a full filesystem: the later owner is cleared, and -y says so") {
+  io::MemDevice dev(9 << 20);
+  std::string msg;
+  REQUIRE(make_image(dev, &msg) == 0);
+  auto f = mount(dev, false, &msg);
+  REQUIRE_MESSAGE(f, msg);
+  const std::string mib(1 << 20, 'a');
+  auto a = f->mknod({}, 1, "a", S_IFREG | 0644, 0);
+  auto b = f->mknod({}, 1, "b", S_IFREG | 0644, 0);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(f->write(a->ino, 0, mib.data(), mib.size()));
+  REQUIRE(f->write(b->ino, 0, mib.data(), 4096));
+  auto fill = f->mknod({}, 1, "fill", S_IFREG | 0644, 0);
+  REQUIRE(fill);
+  for (uint64_t off = 0; f->write(fill->ino, off, mib.data(), 65536); off += 65536) {
+  }
+  REQUIRE(f->unmount() == 0);
+  f.reset();
+  // b's one extent now covers a's data: 256 blocks with two owners, and no room for a copy.
+  format::DiskInode ai, bi;
+  REQUIRE(read_inode(dev, a->ino, &ai) == 0);
+  REQUIRE(read_inode(dev, b->ino, &bi) == 0);
+  REQUIRE(ai.n_inline_extents == 1);
+  std::memcpy(bi.inline_data.data(), ai.inline_data.data(), format::kExtentSize);
+  bi.size = ai.size;
+  REQUIRE(write_inode(dev, b->ino, bi) == 0);
+  CheckResult r = run(dev);
+  INFO(all_lines(r));
+  CHECK(r.exit_code() == 4);
+  CHECK(has_line(r, "(data) and inode"));
+  CheckResult fixed = run(dev, true);
+  INFO(all_lines(fixed));
+  CHECK(fixed.exit_code() == 1);
+  CHECK(std::any_of(fixed.repairs.begin(), fixed.repairs.end(), [&](const std::string& l) {
+    return l == fmt::format("inode {}: no free space for its own copy of blocks another object owns: cleared", b->ino);
+  }));
+  CheckResult after = run(dev);
+  INFO(all_lines(after));
+  CHECK(after.exit_code() == 0);
+  CHECK(ino_of(dev, "/a") == a->ino);
+  CHECK(ino_of(dev, "/b") == 0);
+  mounts_and_walks(dev);
 }
 
 TEST_CASE("a crash with an open unlinked file: -y frees it and marks the filesystem clean") {
