@@ -258,7 +258,7 @@ bool Checker::load_superblock() {
   }
   std::string why;
   int primary = decode_superblock(buf.data(), dev_blocks_, &sb_, &why);
-  if (primary == 0) return true;
+  if (primary == 0) return check_ro_compat();
   // The backup lives in the device's last block (mkfs spans the whole device).
   const uint64_t last = dev_blocks_ - 1;
   std::string why2;
@@ -282,6 +282,25 @@ bool Checker::load_superblock() {
     res_.status = -kCorrupt;
     res_.error = fmt::format("no valid superblock: primary: {}; backup in block {}: {}", why, last, why2);
   }
+  return false;
+}
+
+bool Checker::check_ro_compat() {
+  const uint64_t unknown = sb_.ro_compat & ~kRoCompatKnown;
+  if (unknown == 0) return true;
+  // Read-only features this version does not know: a newer chainfs (not checked), unless the
+  // backup has none, and then the primary's bits are damage (the backup's value is taken).
+  mem::AlignedBuffer buf(kBlockSize);
+  Superblock b;
+  std::string why;
+  if (dev_.read(sb_.backup_block() * kBlockSize, buf.data(), kBlockSize) == 0 &&
+      decode_superblock(buf.data(), dev_blocks_, &b, &why) == 0 && (b.ro_compat & ~kRoCompatKnown) == 0) {
+    problem(fmt::format("superblock: unknown read-only feature bits {:#x} in the primary, none in the backup", unknown));
+    sb_.ro_compat = b.ro_compat;
+    return true;
+  }
+  res_.status = -EINVAL;
+  res_.error = fmt::format("unknown read-only feature bits {:#x} (made by a newer chainfs?): not checked", unknown);
   return false;
 }
 

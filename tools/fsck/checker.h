@@ -97,6 +97,7 @@ class Checker {
  private:
   // check.cc
   bool load_superblock();
+  bool check_ro_compat();  // false: a feature this fsck cannot check (res_ says which)
   void check_backup_superblock();
   void load_bitmaps();
   void check_ownership();

@@ -184,6 +184,8 @@ const Case kCases[] = {
     {"crash-leak", 4, "marked in use but owned by nothing (leaked)"},
     {"dup-xattr", 4, "(data) and inode 7 (xattr block)"},
     {"root-crc", 4, "inode 1: inode checksum mismatch"},
+    {"dirent-type", 4, "entry 'small' has type directory but inode 5 is a file"},
+    {"dir-loop", 4, "directory is not reachable from the root (a loop of directories)"},
 };
 
 // The filesystem on dev mounts, every object reads, and everything can be removed.

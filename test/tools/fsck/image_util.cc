@@ -1,5 +1,6 @@
 #include "test/tools/fsck/image_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -11,7 +12,9 @@
 
 #include <fmt/format.h>
 
+#include "fs/btree/btree.h"
 #include "fs/format/bitmap.h"
+#include "fs/format/dirent.h"
 #include "fs/format/endian.h"
 #include "fs/format/layout.h"
 #include "fs/meta/mkfs.h"
@@ -410,12 +413,53 @@ uint64_t first_data_block(io::Device& dev, uint64_t ino) {
   return decode_extent(in.inline_data.data()).physical;
 }
 
+namespace {
+// A BlockStore over the device for editing an existing tree in place (no block allocated:
+// the edits below fit in the nodes there are; a freed node is left as it is).
+class DeviceStore final : public btree::BlockStore {
+ public:
+  explicit DeviceStore(io::Device& dev) : dev_(dev), buf_(kBlockSize) {}
+  int read_block(uint64_t b, void* out) override {
+    int r = dev_.read(b * kBlockSize, buf_.data(), kBlockSize);
+    if (r == 0) std::memcpy(out, buf_.data(), kBlockSize);
+    return r;
+  }
+  int write_block(uint64_t b, const void* in) override {
+    std::memcpy(buf_.data(), in, kBlockSize);
+    return dev_.write(b * kBlockSize, buf_.data(), kBlockSize);
+  }
+  int alloc_block(uint64_t, uint64_t*) override { return -ENOSPC; }
+  void free_block(uint64_t) override {}
+
+ private:
+  io::Device& dev_;
+  mem::AlignedBuffer buf_;
+};
+
+// Replaces the bucket holding `name` in directory dir (entries: the new bucket, empty to
+// remove the key) and adds delta to its entry count.
+int set_bucket(io::Device& dev, uint64_t dir, std::string_view name, const std::vector<Dirent>& entries,
+               int delta) {
+  DiskInode d;
+  int r = read_inode(dev, dir, &d);
+  if (r < 0) return r;
+  DeviceStore store(dev);
+  btree::BTree tree(store, d.tree_root, tree_tag(kTagDir, dir));
+  r = entries.empty() ? tree.remove(name_hash(name)) : tree.insert(name_hash(name), encode_bucket(entries), true);
+  if (r < 0) return r;
+  d.tree_root = tree.root();
+  d.dir_entries = static_cast<uint64_t>(static_cast<int64_t>(d.dir_entries) + delta);
+  return write_inode(dev, dir, d);
+}
+}  // namespace
+
 std::vector<std::string> case_names() {
   return {"bad-magic",      "sb-crc",     "primary-bad",      "bitmap-bit-clear", "leaked-block",
           "free-count",     "inode-crc",  "nlink",            "dirent-free-inode", "dup-block",
           "dir-tree-node",  "extent-tree-node", "xattr-chain", "parent",          "orphan-loop",
           "bitmap-block",   "inode-type-zero", "inode-magic", "dir-count",       "blocks-field",
-          "leaked-inode",   "crash-leak",  "dup-xattr",        "root-crc"};
+          "leaked-inode",   "crash-leak",  "dup-xattr",        "root-crc",        "dirent-type",
+          "dir-loop"};
 }
 
 int apply_case(io::Device& dev, const std::string& name) {
@@ -555,6 +599,22 @@ int apply_case(io::Device& dev, const std::string& name) {
       e.physical = blk;
       encode_extent(e, d.inline_data.data());
     });
+  }
+  if (name == "dirent-type") {  // the root's entry for /small says it is a directory
+    const uint64_t small = ino_of(dev, "/small");
+    return set_bucket(dev, kRootIno, "small", {Dirent{small, DT_DIR, "small"}}, 0);
+  }
+  if (name == "dir-loop") {
+    // /dir loses its entry in the root and gets one in itself, "me": a loop the root does not
+    // reach (the link counts are set to match, so only the loop is wrong).
+    const uint64_t dir = ino_of(dev, "/dir");
+    if ((r = set_bucket(dev, dir, "me", {Dirent{dir, DT_DIR, "me"}}, 1)) < 0) return r;
+    if ((r = set_bucket(dev, kRootIno, "dir", {}, -1)) < 0) return r;
+    if ((r = edit_inode("/", [](DiskInode& d) { d.nlink -= 1; })) < 0) return r;
+    if ((r = read_inode(dev, dir, &in)) < 0) return r;
+    in.nlink += 1;
+    in.parent = dir;
+    return write_inode(dev, dir, in);
   }
   if (name == "root-crc") {  // the root's record fails its checksum: all it held is lost+found's
     uint64_t blk;
