@@ -204,7 +204,18 @@ void Checker::check_links() {
         if (info.nlink != 2 + info.subdirs_found)
           bad(fmt::format("link count is {}, should be {} (2 + {} subdirectories)", info.nlink,
                           2 + info.subdirs_found, info.subdirs_found));
-        if (!info.reachable) bad("directory is not reachable from the root (a loop of directories)");
+        if (!info.reachable) {
+          // Up the directories holding its entries: a disconnected one, or round in a loop.
+          std::unordered_set<uint64_t> seen{ino};
+          uint64_t p = info.found_in;
+          bool loop = false;
+          while (p && inodes_.count(p) && inodes_[p].links_found && !(loop = !seen.insert(p).second))
+            p = inodes_[p].found_in;
+          if (loop || p == 0 || !inodes_.count(p))
+            bad("directory is not reachable from the root (a loop of directories)");
+          else
+            bad(fmt::format("directory is not reachable from the root (it is inside disconnected directory {})", p));
+        }
       } else if (info.nlink != info.links_found) {
         bad(fmt::format("link count is {}, but {} directory entries point to it", info.nlink, info.links_found));
       }
