@@ -210,7 +210,8 @@ void Checker::run() {
   if (!load_superblock()) return;
   res_.stats.block_count = sb_.block_count;
   res_.stats.inode_count = sb_.inode_count;
-  res_.stats.was_unclean = sb_.state == kStateMounted;
+  // Left mounted, or needing recovery (the journal is replayed before the check).
+  res_.stats.was_unclean = sb_.state == kStateMounted || (sb_.incompat & kIncompatRecover);
   if (!sb_from_backup_) check_backup_superblock();
   used_.resize(sb_.block_count);
   dup_.resize(sb_.block_count);

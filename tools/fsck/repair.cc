@@ -16,7 +16,8 @@
 //  4. every in-use record gets its counts from what was found (link count, entry count,
 //     parent, blocks), the fields its type does not use zeroed, the orphan link cleared;
 //  5. both bitmaps are written from what is owned, the superblocks with the free counts,
-//     an empty orphan list and the clean state.
+//     an empty orphan list, the clean state and no "needs recovery" bit (check_filesystem
+//     replays the journal before the first pass).
 // New trees are written to free blocks, so an interrupted repair leaves the old structures
 // in place; the next check (the driver runs one after every repair) sees what is left.
 #include <fmt/format.h>
@@ -888,6 +889,7 @@ int Repair::write_bitmaps() {
   out.free_inodes = sb_.inode_count - used_inodes;
   out.orphan_head = 0;
   out.state = kStateClean;
+  out.incompat &= ~kIncompatRecover;  // the journal was replayed (or made empty) before the check
   std::vector<uint8_t> now(kBlockSize);
   encode_superblock(out, now.data());
   mem::AlignedBuffer disk(kBlockSize);
