@@ -5,7 +5,8 @@
 #   CASE_DIR/expect     what `fsck.chainfs -n test.img` prints (stdout and stderr), then
 #                       "Exit status is N"
 #   CASE_DIR/expect.fix optional: the same for `fsck.chainfs -y`, after which a second
-#                       `fsck.chainfs -n` must find the image clean (exit 0)
+#                       `fsck.chainfs -n` must find the image clean (exit 0, and nothing
+#                       printed but the "clean" summary line: no problem, no note)
 # With FSCK_IMAGES_UPDATE=1 the expect files are rewritten from this run (then review them).
 set -u
 dir=$(cd "$1" && pwd) fsck=$(realpath "$2") mkimage=$(realpath "$3")
@@ -37,6 +38,8 @@ if [ -f "$dir/expect.fix" ]; then
   run_fsck -y expect.fix
   "$fsck" -n test.img >after 2>&1
   rc=$?
-  if [ $rc != 0 ]; then echo "$(basename "$dir"): not clean after fsck -y (exit $rc):"; cat after; status=1; fi
+  if [ $rc != 0 ] || [ "$(grep -vc '^test.img: clean, ' after)" != 0 ]; then
+    echo "$(basename "$dir"): not clean after fsck -y (exit $rc):"; cat after; status=1
+  fi
 fi
 exit $status

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 #include "fs/format/bitmap.h"
 #include "fs/format/endian.h"
@@ -68,6 +69,63 @@ int CheckResult::exit_code() const {
   return problems.empty() ? 0 : 1;
 }
 
+namespace {
+// Repair passes before giving up: each pass checks everything again and fixes what it
+// found; the consequences of one pass's repairs (a block freed by a rebuilt tree, a link
+// count changed by a removed entry) are the next pass's problems.
+constexpr int kMaxPasses = 6;
+
+// Adds the problems and repairs of every pass to res (which may hold the journal's lines).
+void repair_filesystem(io::Device& dev, const CheckOptions& opts, CheckResult& res) {
+  std::unordered_map<std::string, size_t> seen;  // problem text -> index in res.problems
+  for (size_t i = 0; i < res.problems.size(); ++i) seen.emplace(res.problems[i].text, i);
+  for (int pass = 0;; ++pass) {
+    CheckResult r;
+    CheckOptions o = opts;
+    o.on_problem = nullptr;
+    Checker c(dev, o, r);
+    c.run();
+    if (r.status < 0) {
+      res.status = r.status;
+      res.error = r.error;
+      return;
+    }
+    if (pass == 0) res.stats.used_backup_superblock = r.stats.used_backup_superblock;
+    const bool was_unclean = res.stats.was_unclean || r.stats.was_unclean;
+    res.stats = r.stats;
+    res.stats.was_unclean = was_unclean && pass == 0;
+    // A problem is fixed unless the last pass still finds it.
+    auto add = [&](Problem p, bool fixed) {
+      auto [it, fresh] = seen.emplace(p.text, res.problems.size());
+      if (fresh) {
+        if (opts.on_problem) opts.on_problem(p.text);
+        res.problems.push_back(Problem{std::move(p.text), fixed});
+      } else {
+        res.problems[it->second].fixed = fixed;
+      }
+    };
+    for (Problem& p : r.problems) add(std::move(p), true);
+    if (r.problems.empty()) break;
+    int64_t wrote = 0;
+    std::vector<Problem> extra;
+    if (pass + 1 < kMaxPasses) wrote = c.repair(&extra);
+    for (Problem& p : extra) {
+      if (p.fixed) res.repairs.push_back(std::move(p.text));
+      else add(std::move(p), false);
+    }
+    if (wrote < 0) {
+      res.status = static_cast<int>(wrote);
+      res.error = fmt::format("cannot write the repairs: {}", std::strerror(static_cast<int>(-wrote)));
+      return;
+    }
+    if (wrote == 0) {  // nothing more can be done: what this pass found is left
+      for (const Problem& p : r.problems) res.problems[seen[p.text]].fixed = false;
+      break;
+    }
+  }
+}
+}  // namespace
+
 CheckResult check_filesystem(io::Device& dev, const CheckOptions& opts) {
   CheckResult res;
   try {
@@ -93,7 +151,10 @@ CheckResult check_filesystem(io::Device& dev, const CheckOptions& opts) {
       if (opts.on_problem) opts.on_problem(line);
       res.problems.push_back(Problem{std::move(line), replay.journal_reset});
     }
-    Checker(view ? *view : dev, opts, res).run();
+    if (opts.repair)
+      repair_filesystem(dev, opts, res);
+    else
+      Checker(view ? *view : dev, opts, res).run();
   } catch (const std::bad_alloc&) {
     res.status = -ENOMEM;
     res.error = "out of memory";
@@ -101,17 +162,16 @@ CheckResult check_filesystem(io::Device& dev, const CheckOptions& opts) {
   return res;
 }
 
-void Checker::problem(std::string text, Fix fix) {
+void Checker::problem(std::string text) {
   if (opts_.on_problem) opts_.on_problem(text);
-  if (fix != Fix::kNone) fixable_.emplace_back(res_.problems.size(), fix);
   res_.problems.push_back(Problem{std::move(text), false});
 }
 
-void Checker::expected_after_crash(std::string text, Fix fix) {
+void Checker::expected_after_crash(std::string text) {
   if (res_.stats.was_unclean && !opts_.repair)
     res_.notes.push_back(std::move(text));
   else
-    problem(std::move(text), fix);
+    problem(std::move(text));
 }
 
 void Checker::progress(std::string_view phase, uint64_t done, uint64_t total) {
@@ -150,7 +210,8 @@ void Checker::run() {
   if (!load_superblock()) return;
   res_.stats.block_count = sb_.block_count;
   res_.stats.inode_count = sb_.inode_count;
-  res_.stats.was_unclean = sb_.state == kStateMounted;
+  // Left mounted, or needing recovery (the journal is replayed before the check).
+  res_.stats.was_unclean = sb_.state == kStateMounted || (sb_.incompat & kIncompatRecover);
   if (!sb_from_backup_) check_backup_superblock();
   used_.resize(sb_.block_count);
   dup_.resize(sb_.block_count);
@@ -180,7 +241,7 @@ void Checker::run() {
   check_block_bitmap();
   check_free_counts();
   res_.stats.blocks_used = used_.count();
-  if (opts_.repair) repair();
+  if (res_.stats.was_unclean && opts_.repair) problem("superblock: not cleanly unmounted");
 }
 
 bool Checker::load_superblock() {
@@ -198,7 +259,7 @@ bool Checker::load_superblock() {
   }
   std::string why;
   int primary = decode_superblock(buf.data(), dev_blocks_, &sb_, &why);
-  if (primary == 0) return true;
+  if (primary == 0) return check_ro_compat();
   // The backup lives in the device's last block (mkfs spans the whole device).
   const uint64_t last = dev_blocks_ - 1;
   std::string why2;
@@ -212,8 +273,7 @@ bool Checker::load_superblock() {
   if (backup == 0) {
     sb_from_backup_ = true;
     res_.stats.used_backup_superblock = true;
-    problem(fmt::format("superblock: primary is bad ({}); checked with the backup in block {}", why, last),
-            Fix::kSuperblock);
+    problem(fmt::format("superblock: primary is bad ({}); checked with the backup in block {}", why, last));
     return true;
   }
   if (primary == -EINVAL && backup == -EINVAL) {
@@ -223,6 +283,25 @@ bool Checker::load_superblock() {
     res_.status = -kCorrupt;
     res_.error = fmt::format("no valid superblock: primary: {}; backup in block {}: {}", why, last, why2);
   }
+  return false;
+}
+
+bool Checker::check_ro_compat() {
+  const uint64_t unknown = sb_.ro_compat & ~kRoCompatKnown;
+  if (unknown == 0) return true;
+  // Read-only features this version does not know: a newer chainfs (not checked), unless the
+  // backup has none, and then the primary's bits are damage (the backup's value is taken).
+  mem::AlignedBuffer buf(kBlockSize);
+  Superblock b;
+  std::string why;
+  if (dev_.read(sb_.backup_block() * kBlockSize, buf.data(), kBlockSize) == 0 &&
+      decode_superblock(buf.data(), dev_blocks_, &b, &why) == 0 && (b.ro_compat & ~kRoCompatKnown) == 0) {
+    problem(fmt::format("superblock: unknown read-only feature bits {:#x} in the primary, none in the backup", unknown));
+    sb_.ro_compat = b.ro_compat;
+    return true;
+  }
+  res_.status = -EINVAL;
+  res_.error = fmt::format("unknown read-only feature bits {:#x} (made by a newer chainfs?): not checked", unknown);
   return false;
 }
 
@@ -237,7 +316,7 @@ void Checker::check_backup_superblock() {
   Superblock b;
   std::string why;
   if (decode_superblock(buf.data(), dev_blocks_, &b, &why) < 0) {
-    problem(fmt::format("superblock: backup in block {} is bad: {}", at, why), Fix::kSuperblock);
+    problem(fmt::format("superblock: backup in block {} is bad: {}", at, why));
     return;
   }
   // The backup is rewritten with every superblock write: any difference in what
@@ -245,7 +324,7 @@ void Checker::check_backup_superblock() {
   if (b.uuid != sb_.uuid || b.block_count != sb_.block_count || b.inode_count != sb_.inode_count ||
       b.data_start != sb_.data_start || b.incompat != sb_.incompat || b.inode_table_start != sb_.inode_table_start ||
       b.journal_start != sb_.journal_start || b.journal_blocks != sb_.journal_blocks) {
-    problem(fmt::format("superblock: backup in block {} does not match the primary", at), Fix::kSuperblock);
+    problem(fmt::format("superblock: backup in block {} does not match the primary", at));
   }
 }
 
@@ -279,8 +358,7 @@ void Checker::load_bitmaps() {
       if (check_bitmap_block(blk, w.kind, static_cast<uint32_t>(i)) < 0) {
         // Its bits are unknown, not the owners: the computed map can still rebuild it.
         (*w.ok)[i] = false;
-        problem(fmt::format("{} block {} (index {}): bad magic, checksum, kind or index", w.name, w.start + i, i),
-                w.kind == BitmapKind::kBlocks ? Fix::kBitmapBlock : Fix::kNone);
+        problem(fmt::format("{} block {} (index {}): bad magic, checksum, kind or index", w.name, w.start + i, i));
         continue;
       }
       std::memcpy(w.bits->data() + i * kBitmapBytes, bitmap_bits(blk), kBitmapBytes);
@@ -291,8 +369,7 @@ void Checker::load_bitmaps() {
       for (uint64_t i = w.items; i < end; ++i) {
         if (!get_bit(*w.bits, i)) {
           problem(fmt::format("{}: bits past the last {} are not all set", w.name,
-                              w.kind == BitmapKind::kBlocks ? "block" : "inode"),
-                  w.kind == BitmapKind::kBlocks ? Fix::kBitmapTail : Fix::kNone);
+                              w.kind == BitmapKind::kBlocks ? "block" : "inode"));
           break;
         }
       }
@@ -382,24 +459,23 @@ void Checker::check_block_bitmap() {
     if (comp) {
       if (set_lines++ < kMaxRunLines)
         problem(fmt::format("block bitmap: {} in use by {} but marked free",
-                            range_text("block", "blocks", b, e), owner_of(b)),
-                Fix::kBitmapSet);
+                            range_text("block", "blocks", b, e), owner_of(b)));
       else
         ++more_set;
     } else if (damaged_) {
       unowned += e - b + 1;
     } else if (clear_lines++ < kMaxRunLines) {
-      expected_after_crash(fmt::format("block bitmap: {} marked in use but owned by nothing (leaked)",
-                                       range_text("block", "blocks", b, e)),
-                           Fix::kBitmapClear);
+      // Also after a crash: the next mount does not free them.
+      problem(fmt::format("block bitmap: {} marked in use but owned by nothing (leaked)",
+                          range_text("block", "blocks", b, e)));
     } else {
       ++more_clear;
     }
     b = e + 1;
   }
-  if (more_set) problem(fmt::format("block bitmap: {} more runs in use but marked free", more_set), Fix::kBitmapSet);
+  if (more_set) problem(fmt::format("block bitmap: {} more runs in use but marked free", more_set));
   if (more_clear)
-    expected_after_crash(fmt::format("block bitmap: {} more runs of leaked blocks", more_clear), Fix::kBitmapClear);
+    problem(fmt::format("block bitmap: {} more runs of leaked blocks", more_clear));
   if (unowned)
     problem(fmt::format("block bitmap: {} block{} marked in use {} owned by nothing found (some may belong to "
                         "the damaged objects above)",
@@ -413,8 +489,7 @@ void Checker::check_free_counts() {
     uint64_t free_blocks = sb_.block_count - used;
     if (free_blocks != sb_.free_blocks)
       expected_after_crash(
-          fmt::format("superblock: free block count is {}, the bitmap has {} free", sb_.free_blocks, free_blocks),
-          Fix::kFreeCounts);
+          fmt::format("superblock: free block count is {}, the bitmap has {} free", sb_.free_blocks, free_blocks));
   }
   if (std::all_of(ib_ok_.begin(), ib_ok_.end(), [](bool x) { return x; })) {
     uint64_t used = 0;
@@ -422,8 +497,7 @@ void Checker::check_free_counts() {
     res_.stats.inodes_used = used;
     if (sb_.inode_count - used != sb_.free_inodes)
       expected_after_crash(fmt::format("superblock: free inode count is {}, the bitmap has {} free",
-                                       sb_.free_inodes, sb_.inode_count - used),
-                           Fix::kFreeCounts);
+                                       sb_.free_inodes, sb_.inode_count - used));
   }
 }
 

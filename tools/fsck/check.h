@@ -4,9 +4,11 @@
 // chunks, then every tree, xattr chain and slow symlink block), builds the map of which
 // object owns which block and which directory entries point to which inode, and reports
 // every rule of FORMAT.md "Consistency rules" that does not hold, one line per problem
-// naming the object. With repair set it also fixes what is provably safe (block bitmap bits,
-// free counts, a bad primary superblock rewritten from the backup); everything else is
-// only reported.
+// naming the object. With repair set it fixes every problem it found (repair.cc says how,
+// e2fsck style: bad inodes cleared, entries to them removed, shared blocks copied, damaged
+// trees salvaged and rebuilt, lost inodes reconnected in /lost+found, counts, bitmaps and
+// superblocks rewritten), then checks again, up to a few passes, until the check is clean;
+// what the last pass still finds is left unfixed.
 //
 // Never throws on bad disk contents and never trusts a count or pointer read from disk
 // for a loop bound or an allocation without checking it first.
@@ -23,7 +25,7 @@ class Device;
 namespace chainfs::fsck {
 
 struct CheckOptions {
-  // Fix the safe things (the device must be writable); otherwise change nothing.
+  // Repair (the device must be writable); otherwise change nothing.
   bool repair = false;
   // Called with each problem line as it is found (may be empty: the lines are in the result).
   std::function<void(std::string_view)> on_problem;
@@ -55,6 +57,9 @@ struct CheckResult {
   // Not problems: what FORMAT.md says an unclean unmount leaves (leaked blocks, stale free
   // counts), reported as notes by a read-only check of a filesystem in the mounted state.
   std::vector<std::string> notes;
+  // Repair mode: what was done beyond fixing a reported value ("inode 12: cleared", "inode 7:
+  // reconnected as /lost+found/#7", ...), in order.
+  std::vector<std::string> repairs;
   CheckStats stats;
 
   size_t unfixed() const;

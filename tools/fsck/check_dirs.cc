@@ -55,7 +55,11 @@ void Checker::scan_directories() {
 }
 
 void Checker::check_directory(uint64_t ino, InodeInfo& info) {
-  auto bad = [&](std::string_view what) { problem(fmt::format("inode {}: directory {}", ino, what)); };
+  // Repair rebuilds the tree from the entries that are right, except for a wrong count.
+  auto bad = [&](std::string_view what) {
+    problem(fmt::format("inode {}: directory {}", ino, what));
+    info.rebuild = true;
+  };
   if (info.tree_root == 0) {
     if (info.dir_entries != 0) bad(fmt::format("entry count is {} but it has no tree", info.dir_entries));
     return;
@@ -64,6 +68,7 @@ void Checker::check_directory(uint64_t ino, InodeInfo& info) {
   btree::BTree tree(store, info.tree_root, tree_tag(kTagDir, ino));
   if (!walk_tree(ino, info, store, tree, ClaimKind::kDirNode)) {
     dirs_damaged_ = true;
+    info.rebuild = info.tree_bad = true;
     return;
   }
   uint64_t count = 0;
@@ -93,7 +98,10 @@ void Checker::check_directory(uint64_t ino, InodeInfo& info) {
       InodeInfo& child = it->second;
       ++child.links_found;
       edges_.emplace_back(ino, e.ino);
-      if (!child.valid) continue;
+      if (!child.valid) {
+        ebad(fmt::format("points to bad inode {}", e.ino));  // repair removes it with the inode
+        continue;
+      }
       const unsigned want = IFTODT(child.mode);
       if (e.type != want)
         ebad(fmt::format("has type {} but inode {} is a {}", type_name(e.type), e.ino, type_name(want)));
@@ -107,9 +115,12 @@ void Checker::check_directory(uint64_t ino, InodeInfo& info) {
   if (r < 0) {
     bad(fmt::format("tree at block {} cannot be read: error {}", info.tree_root, r));
     info.damaged = damaged_ = dirs_damaged_ = true;
+    info.tree_bad = true;
     return;
   }
-  if (count != info.dir_entries) bad(fmt::format("entry count is {}, its tree holds {}", info.dir_entries, count));
+  info.entries_found = count;
+  if (count != info.dir_entries)
+    problem(fmt::format("inode {}: directory entry count is {}, its tree holds {}", ino, info.dir_entries, count));
   if (count == 0) bad("tree is empty but was not freed");
 }
 
@@ -117,23 +128,23 @@ void Checker::check_orphans() {
   std::unordered_set<uint64_t> seen;
   for (uint64_t o = sb_.orphan_head; o != 0;) {
     if (o > sb_.inode_count) {
-      problem(fmt::format("orphan list: {} is not an inode number", o), Fix::kOrphans);
+      problem(fmt::format("orphan list: {} is not an inode number", o));
       return;
     }
     auto it = inodes_.find(o);
     if (it == inodes_.end()) {
-      problem(fmt::format("orphan list: inode {} is not in use", o), Fix::kOrphans);
+      problem(fmt::format("orphan list: inode {} is not in use", o));
       return;
     }
     if (!seen.insert(o).second) {
-      problem(fmt::format("orphan list: loops back to inode {}", o), Fix::kOrphans);
+      problem(fmt::format("orphan list: loops back to inode {}", o));
       return;
     }
     InodeInfo& info = it->second;
     if (!info.valid) return;  // reported; its next pointer is unknown
     info.orphan = true;
     if (info.nlink != 0)
-      problem(fmt::format("orphan list: inode {} has link count {}", o, info.nlink), Fix::kOrphans);
+      problem(fmt::format("orphan list: inode {} has link count {}", o, info.nlink));
     o = info.orphan_next;
   }
 }
@@ -177,7 +188,7 @@ void Checker::check_links() {
       if (info.orphan) {
         // Unlinked while open: freed at the next mount. Its count is 0 (checked with the list).
       } else if (info.nlink == 0) {
-        problem(fmt::format("inode {}: link count is 0 but it is not on the orphan list", ino), Fix::kOrphans);
+        problem(fmt::format("inode {}: link count is 0 but it is not on the orphan list", ino));
       } else if (dirs_damaged_) {
         ++lost;
       } else {
@@ -185,7 +196,7 @@ void Checker::check_links() {
       }
     } else {
       if (info.orphan)
-        problem(fmt::format("inode {}: on the orphan list but still linked from a directory", ino), Fix::kOrphans);
+        problem(fmt::format("inode {}: on the orphan list but still linked from a directory", ino));
       if (dir) {
         if (info.links_found > 1) bad(fmt::format("directory has {} entries pointing to it", info.links_found));
         else if (info.parent != info.found_in)
@@ -193,7 +204,18 @@ void Checker::check_links() {
         if (info.nlink != 2 + info.subdirs_found)
           bad(fmt::format("link count is {}, should be {} (2 + {} subdirectories)", info.nlink,
                           2 + info.subdirs_found, info.subdirs_found));
-        if (!info.reachable) bad("directory is not reachable from the root (a loop of directories)");
+        if (!info.reachable) {
+          // Up the directories holding its entries: a disconnected one, or round in a loop.
+          std::unordered_set<uint64_t> seen{ino};
+          uint64_t p = info.found_in;
+          bool loop = false;
+          while (p && inodes_.count(p) && inodes_[p].links_found && !(loop = !seen.insert(p).second))
+            p = inodes_[p].found_in;
+          if (loop || p == 0 || !inodes_.count(p))
+            bad("directory is not reachable from the root (a loop of directories)");
+          else
+            bad(fmt::format("directory is not reachable from the root (it is inside disconnected directory {})", p));
+        }
       } else if (info.nlink != info.links_found) {
         bad(fmt::format("link count is {}, but {} directory entries point to it", info.nlink, info.links_found));
       }

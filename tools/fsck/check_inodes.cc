@@ -59,6 +59,7 @@ void Checker::scan_inodes() {
       if (decode_inode(ino, slot, &in, &why) < 0) {
         problem(fmt::format("inode {}: {}", ino, why));
         info.damaged = damaged_ = true;  // whatever it owns is unknown now
+        info.clear = true;               // and repair frees it
         continue;
       }
       info.valid = true;
@@ -67,6 +68,8 @@ void Checker::scan_inodes() {
       info.parent = in.parent;
       info.dir_entries = in.dir_entries;
       info.tree_root = in.tree_root;
+      info.size = in.size;
+      info.xattr_block = in.xattr_block;
       info.blocks = in.blocks;
       info.orphan_next = in.orphan_next;
       check_inode(ino, in, info);
@@ -96,11 +99,15 @@ void Checker::check_inode(uint64_t ino, const DiskInode& in, InodeInfo& info) {
       if (in.flags & kInodeInlineData) bad("regular file with the inline-data flag");
       check_extents(ino, in, info, &ex);
       break;
-    case S_IFLNK:
+    case S_IFLNK: {
       ++res_.stats.symlinks;
+      const size_t before = res_.problems.size();
       if (!(in.flags & kInodeInlineData)) check_extents(ino, in, info, &ex);
       check_symlink(ino, in, ex);
+      // A symlink whose target cannot be read whole is cleared (and its entries removed).
+      if (res_.problems.size() != before) info.clear = true;
       break;
+    }
     default:
       ++res_.stats.special;
       if (in.flags != 0 || in.n_inline_extents != 0 || in.tree_root != 0 || in.size != 0)
@@ -110,10 +117,16 @@ void Checker::check_inode(uint64_t ino, const DiskInode& in, InodeInfo& info) {
   if (type != S_IFDIR && (in.dir_entries != 0 || in.parent != 0))
     bad("directory fields set on a non-directory");
   check_xattrs(ino, in, info);
+  if (opts_.repair && !ex.empty()) ext_[ino] = std::move(ex);
 }
 
 void Checker::check_extents(uint64_t ino, const DiskInode& in, InodeInfo& info, std::vector<Extent>* out) {
-  auto bad = [&](std::string_view what) { problem(fmt::format("inode {}: {}", ino, what)); };
+  // Every problem here is repaired by writing back the extents that are good.
+  auto bad = [&](std::string_view what) {
+    problem(fmt::format("inode {}: {}", ino, what));
+    info.fix_extents = true;
+  };
+  std::vector<Extent> all;
   if (in.flags & kInodeExtentTree) {
     if (in.tree_root == 0) {
       bad("extent-tree flag set but no tree root");
@@ -121,7 +134,10 @@ void Checker::check_extents(uint64_t ino, const DiskInode& in, InodeInfo& info, 
     }
     ReadStore store(dev_, sb_.data_start, sb_.backup_block());
     btree::BTree tree(store, in.tree_root, tree_tag(kTagExtent, ino));
-    if (!walk_tree(ino, info, store, tree, ClaimKind::kExtentNode)) return;
+    if (!walk_tree(ino, info, store, tree, ClaimKind::kExtentNode)) {
+      info.tree_bad = info.fix_extents = true;  // repair salvages what can be read
+      return;
+    }
     int r = tree.scan(0, [&](uint64_t key, std::string_view val) {
       if (val.size() != kExtentSize) {
         bad(fmt::format("extent tree record for key {} is {} bytes, not {}", key, val.size(), kExtentSize));
@@ -131,34 +147,42 @@ void Checker::check_extents(uint64_t ino, const DiskInode& in, InodeInfo& info, 
       if (e.len == 0 || key != e.last()) {
         bad(fmt::format("extent tree key {} does not match its {}", key, extent_text(e)));
       }
-      out->push_back(e);
+      all.push_back(e);
       return true;
     });
     if (r < 0) {
       bad(fmt::format("extent tree at block {} cannot be read: error {}", in.tree_root, r));
       info.damaged = damaged_ = true;
+      info.tree_bad = true;
       return;
     }
   } else {
     if (in.tree_root != 0) bad(fmt::format("tree root {} without the extent-tree flag", in.tree_root));
     for (unsigned i = 0; i < in.n_inline_extents; ++i)
-      out->push_back(decode_extent(in.inline_data.data() + i * kExtentSize));
+      all.push_back(decode_extent(in.inline_data.data() + i * kExtentSize));
     // Unused inline slots hold nothing: a record left there is a lost extent or garbage.
   }
   const uint64_t eof_block = (in.size + kBlockSize - 1) / kBlockSize;
   uint64_t prev_end = 0;
   bool first = true;
-  for (const Extent& e : *out) {
+  for (const Extent& e : all) {
     if (check_extent(e, sb_.data_start, sb_.block_count) < 0) {
       bad(fmt::format("{} has a bad length or flags, or lies outside the data area", extent_text(e)));
       info.blocks_found += e.len;  // the blocks field counts it: do not report twice
-      continue;
+      continue;  // repair drops it
     }
-    if (!first && e.logical < prev_end) bad(fmt::format("{} overlaps or precedes the one before it", extent_text(e)));
+    if (!first && e.logical < prev_end) {
+      bad(fmt::format("{} overlaps or precedes the one before it", extent_text(e)));
+      continue;  // repair drops it (its blocks are not the file's)
+    }
     first = false;
     prev_end = std::max(prev_end, e.end());
-    if (!e.unwritten() && e.end() > eof_block)
+    if (!e.unwritten() && e.end() > eof_block) {
       bad(fmt::format("{} lies past the end of the file (size {})", extent_text(e), in.size));
+      // Repair keeps the data: the size grows to cover it (a symlink is cleared instead).
+      info.fix_size = std::max(info.fix_size, e.end() * kBlockSize);
+    }
+    out->push_back(e);
     claim(e.physical, e.len, ino, ClaimKind::kData);
     info.blocks_found += e.len;
     ++res_.stats.extents;
@@ -224,38 +248,51 @@ void Checker::check_symlink(uint64_t ino, const DiskInode& in, const std::vector
   if (target.find('\0') != std::string_view::npos) bad("target contains a NUL byte");
 }
 
+std::string Checker::read_xattr_chain(uint64_t ino, uint64_t first, std::string* blob,
+                                      std::vector<uint64_t>* blocks) {
+  mem::AlignedBuffer buf(kBlockSize);
+  uint64_t blk = first;
+  for (uint32_t seq = 0; blk; ++seq) {
+    if (seq >= kMaxXattrChain) return "xattr chain is longer than the largest attribute set";
+    if (blk < sb_.data_start || blk >= sb_.backup_block())
+      return fmt::format("xattr block {} (#{}) lies outside the data area", blk, seq);
+    int r = dev_.read(blk * kBlockSize, buf.data(), kBlockSize);
+    XattrBlockHeader h;
+    if (r < 0 || check_xattr_block(buf.data(), ino, seq, &h) < 0)
+      return fmt::format("xattr block {} (#{}): bad magic, checksum, owner, sequence or length", blk, seq);
+    blob->append(buf.data() + xb_off::kPayload, h.len);
+    if (blocks) blocks->push_back(blk);
+    blk = h.next;
+  }
+  return "";
+}
+
 void Checker::check_xattrs(uint64_t ino, const DiskInode& in, InodeInfo& info) {
-  auto bad = [&](std::string_view what) { problem(fmt::format("inode {}: {}", ino, what)); };
+  bool wrong = false;
+  auto bad = [&](std::string_view what) {
+    problem(fmt::format("inode {}: {}", ino, what));
+    wrong = true;
+  };
   std::string blob;
   if (in.xattr_block == 0) {
     blob.assign(reinterpret_cast<const char*>(in.inline_xattr.data()), in.xattr_inline_len);
   } else {
     if (in.xattr_inline_len != 0) bad("has both inline xattrs and an xattr chain");
-    mem::AlignedBuffer buf(kBlockSize);
-    uint64_t blk = in.xattr_block;
-    for (uint32_t seq = 0; blk; ++seq) {
-      if (seq >= kMaxXattrChain) {
-        bad("xattr chain is longer than the largest attribute set");
-        info.damaged = damaged_ = true;
-        return;
-      }
-      if (blk < sb_.data_start || blk >= sb_.backup_block()) {
-        bad(fmt::format("xattr block {} (#{}) lies outside the data area", blk, seq));
-        info.damaged = damaged_ = true;
-        return;
-      }
-      int r = dev_.read(blk * kBlockSize, buf.data(), kBlockSize);
-      XattrBlockHeader h;
-      if (r < 0 || check_xattr_block(buf.data(), ino, seq, &h) < 0) {
-        bad(fmt::format("xattr block {} (#{}): bad magic, checksum, owner, sequence or length", blk, seq));
-        info.damaged = damaged_ = true;
-        return;
-      }
+    std::vector<uint64_t> chain;
+    std::string why = read_xattr_chain(ino, in.xattr_block, &blob, &chain);
+    if (!why.empty()) {
+      // Repair drops the attributes: the chain's blocks past the bad one are unknown.
+      bad(why);
+      info.damaged = damaged_ = true;
+      info.fix_xattrs = true;
+      xattrs_[ino].clear();
+      return;
+    }
+    // The chain's blocks, once it read whole (check_xattr_block ties each to this inode).
+    for (uint64_t blk : chain) {
       claim(blk, 1, ino, ClaimKind::kXattr);
       ++info.blocks_found;
       ++res_.stats.xattr_blocks;
-      blob.append(buf.data() + xb_off::kPayload, h.len);
-      blk = h.next;
     }
     if (blob.size() <= kInlineXattrSize) bad(fmt::format("xattr chain holds only {} bytes", blob.size()));
   }
@@ -263,12 +300,27 @@ void Checker::check_xattrs(uint64_t ino, const DiskInode& in, InodeInfo& info) {
   XattrMap m;
   if (decode_xattrs(blob, &m) < 0) {
     bad("xattr records do not decode");
+    info.fix_xattrs = true;
+    xattrs_[ino].clear();
     return;
   }
   // Canonical form: sorted by full name, each name once, so re-encoding gives the same bytes.
   if (encode_xattrs(m) != blob) bad("xattr records are not sorted or repeat a name");
-  for (const auto& [name, value] : m)
-    if (value.size() > kXattrValueMax) bad(fmt::format("xattr {} is {} bytes long", name, value.size()));
+  for (auto it = m.begin(); it != m.end();) {
+    if (it->second.size() > kXattrValueMax) {
+      bad(fmt::format("xattr {} is {} bytes long", it->first, it->second.size()));
+      it = m.erase(it);  // repair drops it
+    } else {
+      ++it;
+    }
+  }
+  if (wrong) {
+    // Repair writes the attributes back in canonical form (inline when they fit).
+    info.fix_xattrs = true;
+    std::string canon = encode_xattrs(m);
+    if (canon.size() > kXattrBlobMax) canon.clear();
+    xattrs_[ino] = std::move(canon);
+  }
 }
 
 }  // namespace chainfs::fsck

@@ -27,6 +27,7 @@ class BitSet {
   void resize(uint64_t n) { w_.assign((n + 63) / 64, 0); n_ = n; }
   bool test(uint64_t i) const { return w_[i / 64] >> (i % 64) & 1; }
   void set(uint64_t i) { w_[i / 64] |= 1ull << (i % 64); }
+  void clear(uint64_t i) { w_[i / 64] &= ~(1ull << (i % 64)); }
   // Sets i and returns whether it was already set.
   bool test_set(uint64_t i) {
     uint64_t m = 1ull << (i % 64);
@@ -47,14 +48,11 @@ class BitSet {
 // What a claimed run of blocks is to its owner.
 enum class ClaimKind : uint8_t { kMetadata, kData, kExtentNode, kDirNode, kXattr };
 
-// What repair() may do about a problem; kNone: report only.
-enum class Fix : uint8_t { kNone, kBitmapSet, kBitmapClear, kBitmapBlock, kBitmapTail, kFreeCounts,
-                           kSuperblock, kOrphans };
-
 struct Claim {
   uint64_t start = 0, len = 0;
   uint64_t owner = 0;  // inode number; 0 for the fixed metadata regions
   ClaimKind kind = ClaimKind::kMetadata;
+  bool dead = false;  // repair: the owner gave these blocks up (cleared, rewritten elsewhere)
 };
 
 // What the later passes need to know of one in-use inode.
@@ -64,16 +62,26 @@ struct InodeInfo {
   uint64_t parent = 0;       // directories: the parent field
   uint64_t dir_entries = 0;  // directories: the entry count field
   uint64_t tree_root = 0;
+  uint64_t size = 0;
+  uint64_t xattr_block = 0;
   uint64_t blocks = 0;        // the blocks field
   uint64_t blocks_found = 0;  // blocks found owned by it
   uint64_t links_found = 0;   // directory entries pointing to it
   uint64_t subdirs_found = 0; // directories: entries that are directories
   uint64_t orphan_next = 0;
   uint64_t found_in = 0;      // directories: the (last) directory holding an entry for it
+  uint64_t entries_found = 0; // directories: entries read from its tree
+  uint64_t fix_size = 0;      // repair: the size its extents need (0: keep the size)
   bool valid = false;         // the record decoded
   bool damaged = false;       // some of its structure could not be walked
   bool orphan = false;        // on the orphan list
   bool reachable = false;
+  // What repair must do (set by the check, repair.cc acts on them).
+  bool clear = false;        // free the inode (bad record, bad symlink, unlinked)
+  bool fix_extents = false;  // write the extent list of Checker::ext_ back
+  bool tree_bad = false;     // its tree has bad nodes: salvage what reads, plus loose leaves
+  bool fix_xattrs = false;   // write the blob of Checker::xattrs_ back
+  bool rebuild = false;      // directories: rebuild the tree from its salvageable entries
 };
 
 class Checker {
@@ -81,18 +89,20 @@ class Checker {
   Checker(io::Device& dev, const CheckOptions& opts, CheckResult& res)
       : dev_(dev), opts_(opts), res_(res) {}
   void run();
+  // repair.cc: fixes everything the check found (see there); the number of blocks written,
+  // or -errno. extra gets lines for repairs that are not plain fixes of a problem (an inode
+  // cleared because no space was left for its copy, /lost+found made, ...).
+  int64_t repair(std::vector<Problem>* extra);
 
  private:
   // check.cc
   bool load_superblock();
+  bool check_ro_compat();  // false: a feature this fsck cannot check (res_ says which)
   void check_backup_superblock();
   void load_bitmaps();
   void check_ownership();
   void check_block_bitmap();
   void check_free_counts();
-  void repair();
-  // Rewrites the orphan list as exactly the unlinked inodes (repair.cc); 0 or -errno.
-  int rebuild_orphans(format::Superblock* out);
   // check_inodes.cc
   void scan_inodes();
   void check_inode(uint64_t ino, const format::DiskInode& in, InodeInfo& info);
@@ -100,6 +110,9 @@ class Checker {
                      std::vector<format::Extent>* out);
   void check_symlink(uint64_t ino, const format::DiskInode& in, const std::vector<format::Extent>& ex);
   void check_xattrs(uint64_t ino, const format::DiskInode& in, InodeInfo& info);
+  // Reads an inode's xattr chain into *blob (and its blocks into *blocks when given); "" or
+  // why it failed.
+  std::string read_xattr_chain(uint64_t ino, uint64_t first, std::string* blob, std::vector<uint64_t>* blocks);
   // Walks one inode's B+tree (extent or directory tree) with BTree::check_all: claims every
   // good node, reports every bad one. False when some node was bad (the tree is damaged).
   bool walk_tree(uint64_t ino, InodeInfo& info, ReadStore& store, btree::BTree& tree, ClaimKind kind);
@@ -110,10 +123,10 @@ class Checker {
   void check_links();
 
   // Helpers.
-  void problem(std::string text, Fix fix = Fix::kNone);
-  // What is expected after an unclean unmount (FORMAT.md "Write-back order"): a note in -n
-  // mode, a fixable problem when repairing.
-  void expected_after_crash(std::string text, Fix fix);
+  void problem(std::string text);
+  // What the next mount fixes by itself after an unclean unmount (free counts): a note in
+  // -n mode, a problem (fixed) when repairing.
+  void expected_after_crash(std::string text);
   void progress(std::string_view phase, uint64_t done, uint64_t total);
   // Records that owner uses blocks [start, start+len); blocks outside the device are the
   // caller's to reject first.
@@ -141,7 +154,15 @@ class Checker {
   std::vector<std::pair<uint64_t, uint64_t>> edges_;  // (directory, entry's inode)
   bool damaged_ = false;  // some object could not be walked: its blocks are unknown
   bool dirs_damaged_ = false;  // some directory could not be read: its entries are unknown
-  std::vector<std::pair<size_t, Fix>> fixable_;  // (index into res_.problems, what fixes it)
+  // Repair mode: every file's extents as checked (or as they are to be written back), and the
+  // xattr blobs to write back.
+  std::unordered_map<uint64_t, std::vector<format::Extent>> ext_;
+  std::unordered_map<uint64_t, std::string> xattrs_;
+  // repair.cc state: blocks owned or handed out (the allocator's map) and its cursor.
+  BitSet taken_;
+  uint64_t alloc_next_ = 0;
+  std::unordered_map<uint64_t, std::vector<size_t>> claims_of_;  // owner -> indexes into claims_
+  friend class Repair;
 };
 
 }  // namespace chainfs::fsck

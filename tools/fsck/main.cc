@@ -4,8 +4,8 @@
 //
 // -n (and no option at all) opens the device read-only and changes nothing (what fstests
 // runs after every test);
-// -y, -p and -a fix what is provably safe (block bitmap bits, free counts, superblocks,
-// orphan list, clean state) and only report the rest. A device in use (mounted read-write: the daemon
+// -y, -p and -a repair every problem found (tools/fsck/repair.cc), check again until clean
+// (a few passes at most) and name what is left, if anything (then exit 4). A device in use (mounted read-write: the daemon
 // holds it exclusively) is refused. One line per problem on stdout, then a summary line.
 // Exit status as e2fsck(8): 0 clean, 1 errors corrected, 4 errors left uncorrected,
 // 8 operational error (cannot open, not a chainfs), 16 usage error.
@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
   bool no = false, yes = false, preen = false, preen_a = false, force = false, verbose = false;
   app.add_option("device", device, "block device or image file")->required();
   auto* n = app.add_flag("-n,--no", no, "open read-only and change nothing; report every problem");
-  auto* y = app.add_flag("-y,--yes", yes, "fix every problem that can be fixed safely");
-  auto* p = app.add_flag("-p,--preen", preen, "fix what is safe without asking (as -y)");
+  auto* y = app.add_flag("-y,--yes", yes, "repair every problem found");
+  auto* p = app.add_flag("-p,--preen", preen, "repair without asking (as -y)");
   auto* a = app.add_flag("-a", preen_a, "same as -p");
   n->excludes(y)->excludes(p)->excludes(a);
   app.add_flag("-f,--force", force, "check even if the filesystem seems clean (always done)");
@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
     return cli::kFsckError;
   }
   for (const fsck::Problem& pr : res.problems) fmt::print("{}{}\n", pr.text, pr.fixed ? " (fixed)" : "");
+  for (const std::string& done : res.repairs) fmt::print("repair: {}\n", done);
   for (const std::string& note : res.notes) fmt::print("note: {}\n", note);
   const fsck::CheckStats& st = res.stats;
   if (res.stats.used_backup_superblock && res.problems.empty())

@@ -1,16 +1,20 @@
 #include "test/tools/fsck/image_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "fs/btree/btree.h"
 #include "fs/format/bitmap.h"
+#include "fs/format/dirent.h"
 #include "fs/format/endian.h"
 #include "fs/format/layout.h"
 #include "fs/meta/mkfs.h"
@@ -219,6 +223,91 @@ int populate_random(fs::Filesystem& f, uint64_t seed, int ops) {
   return serious;
 }
 
+int walk_all(fs::Filesystem& f, std::string* msg, bool remove) {
+  std::vector<char> buf(1 << 20);
+  std::vector<char> names(1 << 16);
+  // dir: a directory inode; path: its name for messages. Returns 0 or the first error.
+  std::function<int(fs::Ino, const std::string&, int)> walk = [&](fs::Ino dir, const std::string& path, int depth) {
+    if (depth > 64) {
+      *msg = path + ": directories nested too deep";
+      return -ELOOP;
+    }
+    struct Entry {
+      std::string name;
+      fs::Ino ino;
+    };
+    std::vector<Entry> entries;
+    int r = f.readdir(dir, 0, [&](const fs::DirEntry& de) {
+      if (de.name != "." && de.name != "..") entries.push_back(Entry{std::string(de.name), de.ino});
+      return true;
+    });
+    if (r < 0) {
+      *msg = fmt::format("readdir {}: {}", path, std::strerror(-r));
+      return r;
+    }
+    for (const Entry& de : entries) {
+      const std::string p = path + "/" + de.name;
+      auto a = f.lookup(dir, de.name);
+      if (!a) {
+        *msg = fmt::format("lookup {}: {}", p, std::strerror(-a.err()));
+        return a.err();
+      }
+      const fs::Attr at = *a;
+      auto fail = [&](const char* what, int e) {
+        *msg = fmt::format("{} {}: {}", what, p, std::strerror(-e));
+        f.forget(at.ino, 1);
+        return e;
+      };
+      if (at.ino != de.ino) return fail("lookup gives another inode for", -EIO);
+      if (auto g = f.getattr(at.ino); !g) return fail("getattr", g.err());
+      if (auto x = f.listxattr(at.ino, names.data(), names.size()); !x) {
+        return fail("listxattr", x.err());
+      } else {
+        for (size_t off = 0; off < *x;) {
+          std::string_view n(names.data() + off);
+          if (auto v = f.getxattr(at.ino, n, buf.data(), buf.size()); !v) return fail("getxattr", v.err());
+          off += n.size() + 1;
+        }
+      }
+      if (S_ISDIR(at.mode)) {
+        if ((r = walk(at.ino, p, depth + 1)) < 0) {
+          f.forget(at.ino, 1);
+          return r;
+        }
+        if (remove && (r = f.rmdir(dir, de.name)) < 0) return fail("rmdir", r);
+      } else {
+        if (S_ISLNK(at.mode)) {
+          if (auto l = f.readlink(at.ino); !l) return fail("readlink", l.err());
+        } else if (S_ISREG(at.mode)) {
+          if ((r = f.open(at.ino)) < 0) return fail("open", r);
+          // Data where the file has some (SEEK_DATA), so sparse files far out stay cheap.
+          uint64_t off = 0;
+          while (off < at.size) {
+            auto d = f.lseek(at.ino, off, SEEK_DATA);
+            if (!d) {
+              if (d.err() == -ENXIO) break;
+              f.release(at.ino);
+              return fail("lseek", d.err());
+            }
+            auto n = f.read(at.ino, *d, buf.size(), buf.data());
+            if (!n) {
+              f.release(at.ino);
+              return fail("read", n.err());
+            }
+            if (*n == 0) break;
+            off = *d + *n;
+          }
+          f.release(at.ino);
+        }
+        if (remove && (r = f.unlink(dir, de.name)) < 0) return fail("unlink", r);
+      }
+      f.forget(at.ino, 1);
+    }
+    return 0;
+  };
+  return walk(fs::kRootIno, "", 0);
+}
+
 uint64_t ino_of(io::Device& dev, const std::string& path) {
   std::string msg;
   auto f = mount(dev, true, &msg);
@@ -324,11 +413,53 @@ uint64_t first_data_block(io::Device& dev, uint64_t ino) {
   return decode_extent(in.inline_data.data()).physical;
 }
 
+namespace {
+// A BlockStore over the device for editing an existing tree in place (no block allocated:
+// the edits below fit in the nodes there are; a freed node is left as it is).
+class DeviceStore final : public btree::BlockStore {
+ public:
+  explicit DeviceStore(io::Device& dev) : dev_(dev), buf_(kBlockSize) {}
+  int read_block(uint64_t b, void* out) override {
+    int r = dev_.read(b * kBlockSize, buf_.data(), kBlockSize);
+    if (r == 0) std::memcpy(out, buf_.data(), kBlockSize);
+    return r;
+  }
+  int write_block(uint64_t b, const void* in) override {
+    std::memcpy(buf_.data(), in, kBlockSize);
+    return dev_.write(b * kBlockSize, buf_.data(), kBlockSize);
+  }
+  int alloc_block(uint64_t, uint64_t*) override { return -ENOSPC; }
+  void free_block(uint64_t) override {}
+
+ private:
+  io::Device& dev_;
+  mem::AlignedBuffer buf_;
+};
+
+// Replaces the bucket holding `name` in directory dir (entries: the new bucket, empty to
+// remove the key) and adds delta to its entry count.
+int set_bucket(io::Device& dev, uint64_t dir, std::string_view name, const std::vector<Dirent>& entries,
+               int delta) {
+  DiskInode d;
+  int r = read_inode(dev, dir, &d);
+  if (r < 0) return r;
+  DeviceStore store(dev);
+  btree::BTree tree(store, d.tree_root, tree_tag(kTagDir, dir));
+  r = entries.empty() ? tree.remove(name_hash(name)) : tree.insert(name_hash(name), encode_bucket(entries), true);
+  if (r < 0) return r;
+  d.tree_root = tree.root();
+  d.dir_entries = static_cast<uint64_t>(static_cast<int64_t>(d.dir_entries) + delta);
+  return write_inode(dev, dir, d);
+}
+}  // namespace
+
 std::vector<std::string> case_names() {
   return {"bad-magic",      "sb-crc",     "primary-bad",      "bitmap-bit-clear", "leaked-block",
           "free-count",     "inode-crc",  "nlink",            "dirent-free-inode", "dup-block",
           "dir-tree-node",  "extent-tree-node", "xattr-chain", "parent",          "orphan-loop",
-          "bitmap-block"};
+          "bitmap-block",   "inode-type-zero", "inode-magic", "dir-count",       "blocks-field",
+          "leaked-inode",   "crash-leak",  "dup-xattr",        "root-crc",        "dirent-type",
+          "dir-loop"};
 }
 
 int apply_case(io::Device& dev, const std::string& name) {
@@ -427,6 +558,69 @@ int apply_case(io::Device& dev, const std::string& name) {
     if ((r = edit_inode("/small", [&](DiskInode& d) { d.orphan_next = ino; })) < 0) return r;
     sb.orphan_head = ino;
     return write_super(dev, sb);
+  }
+  if (name == "inode-type-zero") return edit_inode("/small", [](DiskInode& d) { d.mode = 0644; });
+  if (name == "inode-magic") {  // /dir/file (two names) loses its record's magic
+    uint64_t ino = ino_of(dev, "/dir/file"), blk;
+    size_t off;
+    if ((r = inode_slot(dev, ino, &blk, &off)) < 0) return r;
+    if ((r = read_block(dev, blk, &b)) < 0) return r;
+    std::memset(b.data() + off + ino_off::kMagic, 0, 2);
+    return write_block(dev, blk, b);
+  }
+  if (name == "dir-count") return edit_inode("/bigdir", [](DiskInode& d) { d.dir_entries += 1; });
+  if (name == "blocks-field") return edit_inode("/sparse", [](DiskInode& d) { d.blocks += 133; });
+  if (name == "leaked-inode" || name == "crash-leak") {
+    // leaked-inode: a regular file record in use (bitmap bit set, link count 1, 10 bytes of
+    // hole) that no entry points to, as a crash between the two writes leaves it.
+    // crash-leak: a leaked block in a filesystem left mounted (not cleanly unmounted).
+    if (name == "crash-leak") {
+      if ((r = apply_case(dev, "leaked-block")) < 0) return r;
+      if ((r = read_super(dev, &sb)) < 0) return r;
+      sb.state = kStateMounted;
+      return write_super(dev, sb);
+    }
+    const uint64_t ino = sb.inode_count;  // the last inode: free on these images
+    DiskInode d;
+    d.mode = S_IFREG | 0600;
+    d.nlink = 1;
+    d.size = 10;
+    d.generation = 77;
+    if ((r = write_inode(dev, ino, d)) < 0) return r;
+    return set_bitmap_bit(dev, true, ino - 1, true);
+  }
+  if (name == "dup-xattr") {  // /small2's data block is /xbig's first xattr block
+    uint64_t xbig = ino_of(dev, "/xbig");
+    if ((r = read_inode(dev, xbig, &in)) < 0) return r;
+    const uint64_t blk = in.xattr_block;
+    if (blk == 0) return -EINVAL;
+    return edit_inode("/small2", [&](DiskInode& d) {
+      Extent e = decode_extent(d.inline_data.data());
+      e.physical = blk;
+      encode_extent(e, d.inline_data.data());
+    });
+  }
+  if (name == "dirent-type") {  // the root's entry for /small says it is a directory
+    const uint64_t small = ino_of(dev, "/small");
+    return set_bucket(dev, kRootIno, "small", {Dirent{small, DT_DIR, "small"}}, 0);
+  }
+  if (name == "dir-loop") {
+    // /dir loses its entry in the root and gets one in itself, "me": a loop the root does not
+    // reach (the link counts are set to match, so only the loop is wrong).
+    const uint64_t dir = ino_of(dev, "/dir");
+    if ((r = set_bucket(dev, dir, "me", {Dirent{dir, DT_DIR, "me"}}, 1)) < 0) return r;
+    if ((r = set_bucket(dev, kRootIno, "dir", {}, -1)) < 0) return r;
+    if ((r = edit_inode("/", [](DiskInode& d) { d.nlink -= 1; })) < 0) return r;
+    if ((r = read_inode(dev, dir, &in)) < 0) return r;
+    in.nlink += 1;
+    in.parent = dir;
+    return write_inode(dev, dir, in);
+  }
+  if (name == "root-crc") {  // the root's record fails its checksum: all it held is lost+found's
+    uint64_t blk;
+    size_t off;
+    if ((r = inode_slot(dev, kRootIno, &blk, &off)) < 0) return r;
+    return flip(blk, off + ino_off::kUid);
   }
   return -EINVAL;
 }

@@ -45,6 +45,12 @@ int populate_small(fs::Filesystem& fs);
 // renames across directories, xattrs up to chains, unlinks and rmdirs, symlinks.
 int populate_random(fs::Filesystem& fs, uint64_t seed, int ops);
 
+// Visits everything reachable from the root: readdir of every directory, lookup, getattr,
+// listxattr and getxattr of every entry, readlink of symlinks, the data of regular files;
+// with remove also unlinks and rmdirs all of it (leaves first). 0, or the first error with
+// *msg naming the path and the operation.
+int walk_all(fs::Filesystem& f, std::string* msg, bool remove);
+
 // Inode number of an absolute path ("/dir/file"), through a read-only mount; 0 if absent.
 uint64_t ino_of(io::Device& dev, const std::string& path);
 
