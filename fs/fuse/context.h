@@ -6,6 +6,7 @@
 #include "fs/meta/filesystem.h"
 
 struct fuse_conn_info_opts;
+struct fuse_session;
 
 namespace chainfs::fuse {
 
@@ -13,6 +14,7 @@ struct Context {
   fs::Filesystem* fs = nullptr;
   Options options;
   fuse_conn_info_opts* conn_opts = nullptr;  // owned by the CommandLine; may be null
+  fuse_session* se = nullptr;                // for invalidation notifications; set before the loop
   unsigned max_read = 0;                     // must equal the max_read= mount option
   // Entry, attribute and negative-entry timeouts in seconds. chainfs is single-writer
   // (one mount per device, enforced): every change reaches the filesystem through this
