@@ -1,7 +1,9 @@
 #pragma once
 // Context: what every FUSE callback needs, passed to fuse_session_new() as userdata.
 #include <atomic>
+#include <memory>
 
+#include "fs/fuse/direct_write_replies.h"
 #include "fs/fuse/options.h"
 #include "fs/meta/filesystem.h"
 
@@ -21,6 +23,8 @@ struct Context {
   // kernel mount, which invalidates what it changes, so its cache can be trusted for long.
   double timeout_s = 3600.0;
   std::atomic<bool> writeback_cache{false};  // negotiated in init()
+  // cache=kernel: replies to O_DIRECT writes (made in init, ended in destroy).
+  std::unique_ptr<DirectWriteReplies> direct_writes;
 };
 
 }  // namespace chainfs::fuse

@@ -101,6 +101,11 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     if (!fi->writepage) drop_privs_for_data_change(r, req, ino);
     auto n = filesystem(r).write(ino, static_cast<uint64_t>(off), buf, size);
     if (!n) return r.error(n.err());
+    // An O_DIRECT write past the kernel's page cache: pages read meanwhile must go first.
+    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0) {
+      if (fuse_req_t q = r.hand_over()) r.ctx().direct_writes->push(q, ino, off, *n);
+      return;
+    }
     r.write(*n);
   });
 }
