@@ -20,6 +20,9 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     conn->max_read = ctx->max_read;  // libfuse refuses INIT unless it equals -o max_read
     // The kernel then truncates with a SETATTR before OPEN, which carries the timestamps.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    // File handles (open_by_handle_at, NFS export) are nodeid and generation; the kernel
+    // resolves one it no longer caches with a LOOKUP of "." in that nodeid.
+    conn->want |= FUSE_CAP_EXPORT_SUPPORT;
     // cache=kernel is write-through unless the user adds -o writeback_cache (applied just
     // below): with FUSE's writeback cache, write(2) succeeds on a full filesystem and ENOSPC
     // or EIO surface only at a later fsync/close, unlike ext4, which reports them at write.

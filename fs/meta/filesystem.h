@@ -157,6 +157,8 @@ class Filesystem {
   virtual void forget(Ino ino, uint64_t nlookup) = 0;
 
   // ---- namespace (each Attr-returning creator/lookup adds one lookup reference)
+  // lookup(ino, ".") works on inodes of any type (file handles): -ENOENT when ino is free or
+  // unlinked; ".." of a directory is its parent (the root's is the root).
   virtual Result<Attr> lookup(Ino parent, std::string_view name) = 0;
   virtual Result<Attr> getattr(Ino ino) = 0;
   virtual Result<Attr> setattr(Ino ino, const SetAttr& set) = 0;

@@ -33,7 +33,15 @@ void touch_mc(format::DiskInode& d, const format::Timespec& t) { d.mtime = d.cti
 Result<Attr> FilesystemImpl::lookup(Ino parent, std::string_view name) {
   if (int r = check_name(name)) return Error{r};
   auto p = get(parent);
-  if (!p) return Error{p.err()};
+  if (!p) return Error{p.err()};  // a free inode number (an old file handle): -ENOENT
+  if (name == "." && !(*p)->is_dir()) {
+    // The inode itself, of any type: how the kernel resolves a file handle (open_by_handle_at,
+    // NFS export) whose inode it no longer caches. An unlinked inode is stale, as on ext4.
+    std::shared_lock l((*p)->mu);
+    if ((*p)->disk.nlink == 0) return Error{-ENOENT};
+    add_lookup(*p);
+    return attr_of(**p);
+  }
   InodeRef child;
   {
     std::shared_lock pl((*p)->mu);
