@@ -177,7 +177,7 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
                unsigned int flags) {
   guarded(req, "rename", parent, [&](Reply& r) {
-    r.error(filesystem(r).rename(parent, name, newparent, newname, flags));
+    r.error(filesystem(r).rename(parent, name, newparent, newname, flags, caller(req)));
   });
 }
 

@@ -385,3 +385,22 @@ TEST_CASE("lookup of \".\" resolves any live inode (file handles); a reused numb
   CHECK(m->lookup(d, "..")->ino == kRootIno);
   CHECK(m->lookup(d, ".")->ino == d);
 }
+
+TEST_CASE("RENAME_WHITEOUT leaves a 0:0 character device owned by the caller at the old name") {
+  MemFs m;
+  fs::Ino a = mkfile(m, kRootIno, "a");
+  fs::Caller who{1234, 5678};
+  CHECK(m->rename(kRootIno, "a", kRootIno, "b", RENAME_WHITEOUT | RENAME_EXCHANGE, who) == -EINVAL);
+  REQUIRE(m->rename(kRootIno, "a", kRootIno, "b", RENAME_WHITEOUT, who) == 0);
+  CHECK(m->lookup(kRootIno, "b")->ino == a);
+  auto w = m->lookup(kRootIno, "a");
+  REQUIRE(w.ok());
+  CHECK(w->mode == S_IFCHR);
+  CHECK(w->rdev == 0);
+  CHECK(w->uid == 1234);
+  CHECK(w->gid == 5678);
+  mkfile(m, kRootIno, "c");
+  CHECK(m->rename(kRootIno, "b", kRootIno, "c", RENAME_WHITEOUT | RENAME_NOREPLACE, who) == -EEXIST);
+  REQUIRE(m->rename(kRootIno, "b", kRootIno, "c", RENAME_WHITEOUT, who) == 0);
+  CHECK(list(m, kRootIno).size() == 5);  // ".", "..", the whiteouts a and b, c
+}
