@@ -7,7 +7,7 @@ pkgs=(
   libfuse3-dev fuse3 liburing-dev libfmt-dev doctest-dev
   libisal-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libblkid-dev libxxhash-dev
   util-linux e2fsprogs attr acl xfsprogs python3 procps psmisc kmod
-  gnuplot-nox fuse2fs fio jq
+  gnuplot-nox fuse2fs fio jq man-db groff-base
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -47,6 +47,11 @@ inline fs::Caller caller(fuse_req_t req) {
   return fs::Caller{c->uid, c->gid};
 }
 
+// Before the request's caller changes a regular file's data (write, fallocate): removes
+// set-user-ID and set-group-ID as caller_privs.h says, and makes the kernel drop its cached
+// mode (which exec and permission checks use). Errors are ignored: the data change goes on.
+void drop_privs_for_data_change(Reply& r, fuse_req_t req, fuse_ino_t ino);
+
 // chainfs's Attr as the kernel's struct stat (Attr::to_stat, by value).
 struct stat to_stat(const fs::Attr& a);
 

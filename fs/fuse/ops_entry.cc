@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "fs/fuse/caller_privs.h"
 #include "fs/fuse/ops_common.h"
 #include "fs/fuse/ops_internal.h"
 
@@ -112,7 +113,22 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
   // With or without a file handle (ftruncate): chainfs works on inodes, and the kernel
   // has already checked the caller's rights against the open file.
   guarded(req, "setattr", ino, [&](Reply& r) {
-    auto a = filesystem(r).setattr(ino, to_setattr(attr, to_set));
+    fs::SetAttr set = to_setattr(attr, to_set);
+    if (set.fields & fs::SetAttr::kSize) {
+      // A truncate by an unprivileged caller removes set-user-ID and set-group-ID as a write
+      // does; the kernel has dropped only what it drops itself (in the mode it sends along).
+      auto cur = filesystem(r).getattr(ino);
+      if (!cur) return r.error(cur.err());
+      uint32_t mode = (set.fields & fs::SetAttr::kMode) ? (cur->mode & S_IFMT) | set.mode : cur->mode;
+      if (mode & (S_ISUID | S_ISGID)) {
+        const fuse_ctx* c = fuse_req_ctx(req);
+        if (uint32_t drop = privs_to_drop(mode, cur->gid, caller_privs(c->pid, c->uid, c->gid))) {
+          set.fields |= fs::SetAttr::kMode;
+          set.mode = mode & 07777 & ~drop;
+        }
+      }
+    }
+    auto a = filesystem(r).setattr(ino, set);
     if (!a) return r.error(a.err());
     r.attr(to_stat(*a), r.ctx().timeout_s);
   });
@@ -161,7 +177,7 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
                unsigned int flags) {
   guarded(req, "rename", parent, [&](Reply& r) {
-    r.error(filesystem(r).rename(parent, name, newparent, newname, flags));
+    r.error(filesystem(r).rename(parent, name, newparent, newname, flags, caller(req)));
   });
 }
 

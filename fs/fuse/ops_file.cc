@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "fs/fuse/caller_privs.h"
 #include "fs/fuse/ops_common.h"
 #include "fs/fuse/ops_internal.h"
 
@@ -37,6 +38,20 @@ char* read_buffer(size_t size) {
 }
 
 }  // namespace
+
+void drop_privs_for_data_change(Reply& r, fuse_req_t req, fuse_ino_t ino) {
+  fs::Filesystem& fs = filesystem(r);
+  auto a = fs.getattr(ino);
+  if (!a || !(a->mode & (S_ISUID | S_ISGID))) return;  // the common case: nothing to read from /proc
+  const fuse_ctx* c = fuse_req_ctx(req);
+  uint32_t drop = privs_to_drop(a->mode, a->gid, caller_privs(c->pid, c->uid, c->gid));
+  if (!drop) return;
+  fs::SetAttr set;
+  set.fields = fs::SetAttr::kMode;
+  set.mode = a->mode & 07777 & ~drop;
+  if (!fs.setattr(ino, set)) return;
+  if (r.ctx().se) fuse_lowlevel_notify_inval_inode(r.ctx().se, ino, -1, 0);  // attributes only
+}
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   guarded(req, "create", parent, [&](Reply& r) {
@@ -76,12 +91,21 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   });
 }
 
-void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* /*fi*/) {
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
   // The offset is the kernel's: for O_APPEND it has already placed the write at the end.
   guarded(req, "write", ino, [&](Reply& r) {
     if (off < 0) return r.error(-EINVAL);
+    // The kernel removes set-user-ID itself only for cached writes and never set-group-ID of
+    // a caller outside the group; write-back of the kernel's dirty pages (writepage) has no
+    // caller and, as a store through a mapping on ext4, changes no mode.
+    if (!fi->writepage) drop_privs_for_data_change(r, req, ino);
     auto n = filesystem(r).write(ino, static_cast<uint64_t>(off), buf, size);
     if (!n) return r.error(n.err());
+    // An O_DIRECT write past the kernel's page cache: pages read meanwhile must go first.
+    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0) {
+      if (fuse_req_t q = r.hand_over()) r.ctx().direct_writes->push(q, ino, off, *n);
+      return;
+    }
     r.write(*n);
   });
 }
@@ -106,6 +130,7 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* /*fi
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* /*fi*/) {
   guarded(req, "fallocate", ino, [&](Reply& r) {
     if (offset < 0 || length <= 0) return r.error(-EINVAL);
+    drop_privs_for_data_change(r, req, ino);
     r.error(filesystem(r).fallocate(ino, mode, static_cast<uint64_t>(offset), static_cast<uint64_t>(length)));
   });
 }

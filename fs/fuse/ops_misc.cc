@@ -20,6 +20,9 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     conn->max_read = ctx->max_read;  // libfuse refuses INIT unless it equals -o max_read
     // The kernel then truncates with a SETATTR before OPEN, which carries the timestamps.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    // File handles (open_by_handle_at, NFS export) are nodeid and generation; the kernel
+    // resolves one it no longer caches with a LOOKUP of "." in that nodeid.
+    conn->want |= FUSE_CAP_EXPORT_SUPPORT;
     // cache=kernel is write-through unless the user adds -o writeback_cache (applied just
     // below): with FUSE's writeback cache, write(2) succeeds on a full filesystem and ENOSPC
     // or EIO surface only at a later fsync/close, unlike ext4, which reports them at write.
@@ -35,6 +38,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
       conn->want &= conn->capable;
     }
     ctx->writeback_cache = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
+    if (ctx->options.cache == CacheMode::kKernel && ctx->se)
+      ctx->direct_writes = std::make_unique<DirectWriteReplies>(ctx->se);
     spdlog::info("FUSE protocol {}.{}, max_write {}, writeback cache {}, cache={}", conn->proto_major,
                  conn->proto_minor, conn->max_write, ctx->writeback_cache ? "on" : "off",
                  to_string(ctx->options.cache));
@@ -42,9 +47,10 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   }
 }
 
-void op_destroy(void* /*userdata*/) {
-  // Nothing to do here: the daemon calls Filesystem::unmount() after the loop, for the
-  // fuse and fuseblk cases alike.
+void op_destroy(void* userdata) {
+  // The daemon calls Filesystem::unmount() after the loop, for the fuse and fuseblk cases
+  // alike; here only the queued direct-write replies are sent and their thread ends.
+  static_cast<Context*>(userdata)->direct_writes.reset();
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t ino) {

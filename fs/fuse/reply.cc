@@ -75,4 +75,6 @@ void Reply::lseek(off_t off) {
   if (claim()) fuse_reply_lseek(req_, off);
 }
 
+fuse_req_t Reply::hand_over() { return claim() ? req_ : nullptr; }
+
 }  // namespace chainfs::fuse

@@ -42,6 +42,8 @@ class Reply {
   void statfs(const struct statvfs& st);
   void xattr(size_t size);
   void lseek(off_t off);
+  // The request is answered elsewhere (DirectWriteReplies): returns it, marked answered here.
+  fuse_req_t hand_over();
 
  private:
   bool claim();  // marks the request answered; false (and a log line) if it already was

@@ -159,6 +159,8 @@ class Filesystem {
   virtual void forget(Ino ino, uint64_t nlookup) = 0;
 
   // ---- namespace (each Attr-returning creator/lookup adds one lookup reference)
+  // lookup(ino, ".") works on inodes of any type (file handles): -ENOENT when ino is free or
+  // unlinked; ".." of a directory is its parent (the root's is the root).
   virtual Result<Attr> lookup(Ino parent, std::string_view name) = 0;
   virtual Result<Attr> getattr(Ino ino) = 0;
   virtual Result<Attr> setattr(Ino ino, const SetAttr& set) = 0;
@@ -171,9 +173,11 @@ class Filesystem {
   virtual Result<Attr> link(Ino ino, Ino new_parent, std::string_view new_name) = 0;
   virtual int unlink(Ino parent, std::string_view name) = 0;
   virtual int rmdir(Ino parent, std::string_view name) = 0;
-  // flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE (others: -EINVAL).
+  // flags: 0, RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT (with or without
+  // RENAME_NOREPLACE: the old name then holds a whiteout, a 0:0 character device owned by
+  // who); others -EINVAL.
   virtual int rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
-                     unsigned flags) = 0;
+                     unsigned flags, const Caller& who = {}) = 0;
   virtual Result<std::string> readlink(Ino ino) = 0;
 
   // ---- directories

@@ -63,7 +63,7 @@ class FilesystemImpl final : public Filesystem {
   int unlink(Ino parent, std::string_view name) override;
   int rmdir(Ino parent, std::string_view name) override;
   int rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
-             unsigned flags) override;
+             unsigned flags, const Caller& who) override;
   Result<std::string> readlink(Ino ino) override;
   int readdir(Ino dir, uint64_t cookie, const std::function<bool(const DirEntry&)>& emit) override;
   int open(Ino ino) override;

@@ -33,7 +33,15 @@ void touch_mc(format::DiskInode& d, const format::Timespec& t) { d.mtime = d.cti
 Result<Attr> FilesystemImpl::lookup(Ino parent, std::string_view name) {
   if (int r = check_name(name)) return Error{r};
   auto p = get(parent);
-  if (!p) return Error{p.err()};
+  if (!p) return Error{p.err()};  // a free inode number (an old file handle): -ENOENT
+  if (name == "." && !(*p)->is_dir()) {
+    // The inode itself, of any type: how the kernel resolves a file handle (open_by_handle_at,
+    // NFS export) whose inode it no longer caches. An unlinked inode is stale, as on ext4.
+    std::shared_lock l((*p)->mu);
+    if ((*p)->disk.nlink == 0) return Error{-ENOENT};
+    add_lookup(*p);
+    return attr_of(**p);
+  }
   InodeRef child;
   {
     std::shared_lock pl((*p)->mu);
@@ -253,9 +261,9 @@ int FilesystemImpl::unlink(Ino parent, std::string_view name) { return remove_en
 int FilesystemImpl::rmdir(Ino parent, std::string_view name) { return remove_entry(parent, name, true); }
 
 int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
-                           unsigned flags) {
-  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return -EINVAL;
-  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return -EINVAL;
+                           unsigned flags, const Caller& who) {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return -EINVAL;
+  if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT))) return -EINVAL;
   if (int r = writable()) return r;
   if (int r = check_name(name)) return r;
   if (int r = check_name(new_name)) return r;
@@ -342,9 +350,20 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
     D->disk.ctime = t;
     mark_dirty(*D);
   } else {
+    // RENAME_WHITEOUT (overlayfs): the old name becomes a whiteout, a character device 0:0
+    // owned by the caller, in the same step.
+    InodeRef W;
+    if (flags & RENAME_WHITEOUT) {
+      auto w = new_inode(who, *P1, S_IFCHR, 0);
+      if (!w) return w.err();
+      W = *w;
+    }
     r = D ? d2.replace(new_name, S->ino, dtype(S->disk.mode)) : d2.add(new_name, S->ino, dtype(S->disk.mode));
-    if (r < 0) return r;
-    if ((r = d1.remove(name)) < 0) return r;
+    if (r < 0) {
+      if (W) drop_new_inode(W);
+      return r;
+    }
+    if ((r = W ? d1.replace(name, W->ino, DT_CHR) : d1.remove(name)) < 0) return r;
     if (D) {
       if (d_dir) {
         D->disk.nlink = 0;

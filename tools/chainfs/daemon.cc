@@ -170,6 +170,7 @@ int serve(CommandLine& cl, const std::string& mnt) {
   std::unique_ptr<fuse_session, SessionDeleter> se(
       fuse_session_new(cl.session_args.get(), &ops, sizeof ops, &ctx));
   if (!se) return fail("cannot create the FUSE session (see the message above)");
+  ctx.se = se.get();
   if (fuse_set_signal_handlers(se.get()) != 0) return fail("cannot install signal handlers");
   struct SignalRestorer {
     fuse_session* se;

@@ -355,3 +355,52 @@ TEST_CASE("access") {
   CHECK(m->access({0, 0}, f, X_OK) == -EACCES);
   CHECK(m->access({11, 21}, f, F_OK) == 0);
 }
+
+TEST_CASE("lookup of \".\" resolves any live inode (file handles); a reused number has a new generation") {
+  MemFs m(64ull << 20, 64);
+  fs::Ino f = mkfile(m, kRootIno, "f");
+  auto self = m->lookup(f, ".");
+  REQUIRE(self.ok());
+  CHECK(self->ino == f);
+  auto gen = m->getattr(f)->generation;
+  CHECK(self->generation == gen);
+  m->forget(f, 2);
+  // The inode number comes back after the allocator wraps around; its generation differs.
+  REQUIRE(m->unlink(kRootIno, "f") == 0);
+  CHECK(m->lookup(f, ".").err() == -ENOENT);  // free: the kernel answers ESTALE
+  bool reused = false;
+  for (int i = 0; i < 200 && !reused; ++i) {
+    std::string n = "n" + std::to_string(i);
+    fs::Ino x = mkfile(m, kRootIno, n);
+    if (x == f) {
+      reused = true;
+      CHECK(m->getattr(x)->generation != gen);
+    } else {
+      REQUIRE(m->unlink(kRootIno, n) == 0);
+    }
+    m->forget(x, 1);
+  }
+  CHECK(reused);
+  fs::Ino d = mkdir_(m, kRootIno, "d");
+  CHECK(m->lookup(d, "..")->ino == kRootIno);
+  CHECK(m->lookup(d, ".")->ino == d);
+}
+
+TEST_CASE("RENAME_WHITEOUT leaves a 0:0 character device owned by the caller at the old name") {
+  MemFs m;
+  fs::Ino a = mkfile(m, kRootIno, "a");
+  fs::Caller who{1234, 5678};
+  CHECK(m->rename(kRootIno, "a", kRootIno, "b", RENAME_WHITEOUT | RENAME_EXCHANGE, who) == -EINVAL);
+  REQUIRE(m->rename(kRootIno, "a", kRootIno, "b", RENAME_WHITEOUT, who) == 0);
+  CHECK(m->lookup(kRootIno, "b")->ino == a);
+  auto w = m->lookup(kRootIno, "a");
+  REQUIRE(w.ok());
+  CHECK(w->mode == S_IFCHR);
+  CHECK(w->rdev == 0);
+  CHECK(w->uid == 1234);
+  CHECK(w->gid == 5678);
+  mkfile(m, kRootIno, "c");
+  CHECK(m->rename(kRootIno, "b", kRootIno, "c", RENAME_WHITEOUT | RENAME_NOREPLACE, who) == -EEXIST);
+  REQUIRE(m->rename(kRootIno, "b", kRootIno, "c", RENAME_WHITEOUT, who) == 0);
+  CHECK(list(m, kRootIno).size() == 5);  // ".", "..", the whiteouts a and b, c
+}

@@ -19,6 +19,8 @@
 //   regress_op createmany DIR PREFIX N | unlinkmany DIR PREFIX N | countdir DIR
 //   regress_op readdir-churn DIR N             (readdir while the directory changes)
 //   regress_op append PATH TAG COUNT           (COUNT records "TAG n\n" with O_APPEND)
+//   regress_op handle-save PATH OUT            (name_to_handle_at: the handle's bytes into OUT)
+//   regress_op handle-open MNT IN              (open_by_handle_at: OK and a file's first line, or the errno)
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -430,6 +432,43 @@ int cmd_append(const char* path, const char* tag, long count) {
   return 0;
 }
 
+int cmd_handle_save(const char* path, const char* out) {
+  std::vector<char> buf(sizeof(file_handle) + MAX_HANDLE_SZ);
+  auto* h = reinterpret_cast<file_handle*>(buf.data());
+  h->handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  if (name_to_handle_at(AT_FDCWD, path, h, &mount_id, 0) != 0) return report(-1);
+  FILE* f = std::fopen(out, "wb");
+  if (!f) die(out);
+  size_t n = sizeof(file_handle) + h->handle_bytes;
+  if (std::fwrite(buf.data(), 1, n, f) != n || std::fclose(f) != 0) die(out);
+  return report(0);
+}
+
+int cmd_handle_open(const char* mnt, const char* in) {
+  std::vector<char> buf(sizeof(file_handle) + MAX_HANDLE_SZ);
+  FILE* f = std::fopen(in, "rb");
+  if (!f) die(in);
+  size_t n = std::fread(buf.data(), 1, buf.size(), f);
+  std::fclose(f);
+  auto* h = reinterpret_cast<file_handle*>(buf.data());
+  if (n < sizeof(file_handle) || n != sizeof(file_handle) + h->handle_bytes) usage();
+  Fd m(open(mnt, O_RDONLY | O_DIRECTORY));
+  if (m.fd < 0) die(mnt);
+  Fd fd(open_by_handle_at(m.fd, h, O_RDONLY));
+  if (fd.fd < 0) return report(-1);
+  struct stat st;
+  if (fstat(fd.fd, &st) != 0) die("fstat");
+  if (!S_ISREG(st.st_mode)) return report(0);
+  char line[256];
+  ssize_t r = read(fd.fd, line, sizeof line - 1);
+  if (r < 0) return report(-1);
+  line[r] = 0;
+  if (char* nl = std::strchr(line, '\n')) *nl = 0;
+  std::printf("OK %s\n", line);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -487,5 +526,7 @@ int main(int argc, char** argv) {
   if (cmd == "countdir") return need(1), cmd_countdir(argv[2]);
   if (cmd == "readdir-churn") return need(2), cmd_readdir_churn(argv[2], std::atol(argv[3]));
   if (cmd == "append") return need(3), cmd_append(argv[2], argv[3], std::atol(argv[4]));
+  if (cmd == "handle-save") return need(2), cmd_handle_save(argv[2], argv[3]);
+  if (cmd == "handle-open") return need(2), cmd_handle_open(argv[2], argv[3]);
   usage();
 }
