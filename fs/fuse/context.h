@@ -9,6 +9,8 @@ struct fuse_conn_info_opts;
 
 namespace chainfs::fuse {
 
+class Transport;
+
 struct Context {
   fs::Filesystem* fs = nullptr;
   Options options;
@@ -19,6 +21,7 @@ struct Context {
   // kernel mount, which invalidates what it changes, so its cache can be trusted for long.
   double timeout_s = 3600.0;
   std::atomic<bool> writeback_cache{false};  // negotiated in init()
+  Transport* transport = nullptr;            // the session's custom I/O (transport.h), if any
 };
 
 }  // namespace chainfs::fuse
