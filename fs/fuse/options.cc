@@ -84,6 +84,7 @@ int set_option(Options* opts, std::string_view key, std::string_view value, std:
       return -EINVAL;
     }
     opts->readahead = *v;
+    opts->readahead_given = true;
     return 0;
   }
   if (key == "cache_size") {
@@ -157,7 +158,7 @@ const char* options_help() {
          "    -o transport=dev|uring  FUSE requests over /dev/fuse, or FUSE-over-io_uring\n"
          "                            (needs /sys/module/fuse/parameters/enable_uring = Y;\n"
          "                            without it: one log line, then dev) (default dev)\n"
-         "    -o readahead=SIZE       the mount's kernel readahead, e.g. 1M (default: the kernel's, 128K)\n"
+         "    -o readahead=SIZE       the mount's kernel readahead (default 4M; 0: the kernel's)\n"
          "    -o compound_fallback    debug: compound buffers always as scatter lists\n"
          "                            (also CHAINFS_FORCE_COMPOUND_FALLBACK=1)\n";
 }

@@ -27,8 +27,11 @@ struct Options {
   unsigned flush_interval_s = 5;  // dirty data and metadata reach the device at least this often
   bool compound_fallback = false;  // debug: compound buffers are always scatter lists
   TransportKind transport = TransportKind::kDev;
-  // The mount's kernel readahead (its bdi read_ahead_kb) in bytes; 0 leaves the kernel's.
-  uint64_t readahead = 0;
+  // The mount's kernel readahead (its bdi read_ahead_kb) in bytes; 0 leaves the kernel's
+  // (128 KiB). The default lets a sequential reader keep several 1 MiB FUSE reads in
+  // flight: a cold 1 GiB read went from 300-340 to 380-655 MB/s with 1-8 MiB (README).
+  uint64_t readahead = 4u << 20;
+  bool readahead_given = false;  // -o readahead= was given (a failure to set it is then a warning)
 };
 
 // Sets one option from "key" and "value" (the text after '='). Returns 0, or -EINVAL with

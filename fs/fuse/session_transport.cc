@@ -83,8 +83,11 @@ int SessionTransport::setup(fuse_session* se, Context* ctx, const Options& opts,
   });
   // Before the INIT reply: the kernel then keeps min(this, the reply's max_readahead).
   if (opts.readahead) {
-    if (int e = set_mount_readahead(conn, opts.readahead); e < 0)
-      spdlog::warn("readahead={}: cannot set the mount's read_ahead_kb: {}", opts.readahead, std::strerror(-e));
+    if (int e = set_mount_readahead(conn, opts.readahead); e < 0) {
+      // Only root may write it: without -o readahead= that is no news.
+      if (opts.readahead_given) spdlog::warn("readahead: cannot set the mount's read_ahead_kb: {}", std::strerror(-e));
+      else spdlog::debug("readahead: cannot set the mount's read_ahead_kb: {}", std::strerror(-e));
+    }
   }
   ctx->transport = transport_.get();
   return transport_->attach(se);

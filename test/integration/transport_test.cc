@@ -243,13 +243,16 @@ TEST_CASE("cache=direct: parallel direct writes to one file land where they belo
   CHECK(bad == 0);
 }
 
-TEST_CASE("-o readahead= sets the mount's read_ahead_kb; sequential reads stay correct") {
-  TestFs fs(128 << 20, "readahead=4M");
+TEST_CASE("the mount's read_ahead_kb: 4M by default, -o readahead= changes it, 0 keeps the kernel's") {
+  TestFs fs(128 << 20);
   CHECK(read_line(bdi_of(fs.mnt()) + "/read_ahead_kb") == "4096");
   std::string data = pattern(20 << 20, 9);
   REQUIRE(write_file(fs.p("big"), data) == 0);
-  fs.cycle("readahead=4M");  // a cold page cache
-  CHECK(read_line(bdi_of(fs.mnt()) + "/read_ahead_kb") == "4096");
+  fs.cycle("readahead=1M");  // a cold page cache
+  CHECK(read_line(bdi_of(fs.mnt()) + "/read_ahead_kb") == "1024");
+  CHECK(read_file(fs.p("big")) == data);
+  fs.cycle("readahead=0");
+  CHECK(read_line(bdi_of(fs.mnt()) + "/read_ahead_kb") == "128");
   CHECK(read_file(fs.p("big")) == data);
 }
 

@@ -78,7 +78,8 @@ TEST_CASE("transport= and readahead= take their documented values") {
   Options o;
   std::string err;
   CHECK(o.transport == TransportKind::kDev);
-  CHECK(o.readahead == 0);
+  CHECK(o.readahead == 4u << 20);
+  CHECK_FALSE(o.readahead_given);
   CHECK(set_option(&o, "transport", "uring", &err) == 0);
   CHECK(o.transport == TransportKind::kUring);
   CHECK(std::string(to_string(o.transport)) == "uring");
@@ -88,6 +89,9 @@ TEST_CASE("transport= and readahead= take their documented values") {
   CHECK(err.find("dev|uring") != std::string::npos);
   CHECK(set_option(&o, "readahead", "4M", &err) == 0);
   CHECK(o.readahead == 4u << 20);
+  CHECK(o.readahead_given);
+  CHECK(set_option(&o, "readahead", "0", &err) == 0);
+  CHECK(o.readahead == 0);
   CHECK(set_option(&o, "readahead", "2G", &err) == -EINVAL);
   CHECK(set_option(&o, "readahead", "x", &err) == -EINVAL);
 }
