@@ -1,6 +1,7 @@
 #include "fs/fuse/uring_transport.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <fuse_lowlevel.h>
 #include <liburing.h>
 #include <poll.h>
@@ -336,25 +337,27 @@ void UringTransport::run(Ring* r) {
       e->unique = h.unique;
       e->replied = false;
       size_t opsize = h.len >= sizeof h + psz ? h.len - sizeof h - psz : SIZE_MAX;
-      if (opsize > wire::kUringOpInSize || psz > payload_size_) {
-        spdlog::error("transport=uring: malformed request (opcode {}, len {}, payload {})", h.opcode, h.len, psz);
-        error_reply(e, EIO);
-      } else {
-        char* start = e->payload - sizeof h - opsize;
-        std::memcpy(start, &h, sizeof h);
-        std::memcpy(start + sizeof h, e->hdr->op_in, opsize);
-        transport_->note_request(start, h.len);
-        fuse_buf b;
-        std::memset(&b, 0, sizeof b);
-        b.size = h.len;
-        b.mem = start;
-        tls_entry = e;
-        fuse_session_process_buf(se_, &b);
-        tls_entry = nullptr;
-        // Every request the kernel sends over the ring has a reply; a handler that sent
-        // none would leave the entry stuck.
-        if (!e->replied) error_reply(e, EIO);
+      if (opsize > wire::kUringOpInSize || psz > payload_size_ || h.len < sizeof h) {
+        // Not the ABI this code was written for: answering would only loop on garbage.
+        fatal(fmt::format("malformed ring request (opcode {}, len {}, payload {})", h.opcode, h.len, psz));
+        e->done = true;
+        --live;
+        continue;
       }
+      char* start = e->payload - sizeof h - opsize;
+      std::memcpy(start, &h, sizeof h);
+      std::memcpy(start + sizeof h, e->hdr->op_in, opsize);
+      transport_->note_request(start, h.len);
+      fuse_buf b;
+      std::memset(&b, 0, sizeof b);
+      b.size = h.len;
+      b.mem = start;
+      tls_entry = e;
+      fuse_session_process_buf(se_, &b);
+      tls_entry = nullptr;
+      // Every request the kernel sends over the ring has a reply; a handler that sent
+      // none would leave the entry stuck.
+      if (!e->replied) error_reply(e, EIO);
       prep_cmd(ring, fd_, wire::kUringCmdCommitAndFetch, r->qid, e, commit_id);
     }
     if (stop) break;
