@@ -13,7 +13,6 @@
 
 #include "fs/fuse/context.h"
 #include "fs/fuse/ops.h"
-#include "fs/fuse/session_transport.h"
 #include "fs/meta/data_device.h"
 #include "tools/chainfs/cmdline.h"
 #include "tools/chainfs/control.h"
@@ -21,6 +20,7 @@
 #include "tools/chainfs/logging.h"
 #include "tools/chainfs/mountinfo.h"
 #include "tools/chainfs/mountpoint.h"
+#include "tools/chainfs/session_transport.h"
 #include "tools/common/cli.h"
 
 namespace chainfs::daemon {
@@ -154,7 +154,7 @@ int serve(CommandLine& cl, const std::string& mnt) {
   ctx.conn_opts = cl.conn_opts.get();
   ctx.max_read = cl.max_read;
   fuse_lowlevel_ops ops = fuse::make_operations();
-  fuse::SessionTransport transport;  // outlives the session: its hooks serve the session's I/O
+  SessionTransport transport;  // outlives the session: its hooks serve the session's I/O
   std::unique_ptr<fuse_session, SessionDeleter> se(
       fuse_session_new(cl.session_args.get(), &ops, sizeof ops, &ctx));
   if (!se) return fail("cannot create the FUSE session (see the message above)");

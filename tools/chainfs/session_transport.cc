@@ -1,4 +1,4 @@
-#include "fs/fuse/session_transport.h"
+#include "tools/chainfs/session_transport.h"
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -13,7 +13,9 @@
 #include "fs/fuse/transport.h"
 #include "fs/fuse/uring_transport.h"
 
-namespace chainfs::fuse {
+namespace chainfs::daemon {
+
+using namespace fuse;
 
 namespace {
 
@@ -100,4 +102,4 @@ void SessionTransport::stop() {
   if (transport_->ring_active()) spdlog::info("transport=uring: {} requests served by the ring", uring_->requests());
 }
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon

@@ -1,7 +1,7 @@
 #pragma once
 // SessionTransport: the transport a mounted session runs with, as -o transport= and
 // -o readahead= ask, set up between fuse_session_mount() and the session loop:
-//  - always chainfs's Transport (transport.h) on the session's /dev/fuse descriptor, which
+//  - always chainfs's Transport (fs/fuse/transport.h) on the session's /dev/fuse descriptor, which
 //    negotiates what libfuse 3.14 cannot (parallel dirops, shared mmap with cache=direct,
 //    parallel direct writes, max_readahead);
 //  - with transport=uring, a UringTransport when the kernel offers FUSE-over-io_uring;
@@ -18,8 +18,10 @@
 struct fuse_session;
 
 namespace chainfs::fuse {
-
 class UringTransport;
+}
+
+namespace chainfs::daemon {
 
 class SessionTransport {
  public:
@@ -30,13 +32,13 @@ class SessionTransport {
 
   // conn: the mount's device number as in mountinfo ("0:53"), empty if unknown. Sets
   // ctx->transport. Returns 0 or a negative errno (the session cannot use custom I/O).
-  int setup(fuse_session* se, Context* ctx, const Options& opts, const std::string& conn);
+  int setup(fuse_session* se, fuse::Context* ctx, const fuse::Options& opts, const std::string& conn);
   // After the session loop ended: stops the ring threads.
   void stop();
 
  private:
-  std::unique_ptr<Transport> transport_;
-  std::unique_ptr<UringTransport> uring_;
+  std::unique_ptr<fuse::Transport> transport_;
+  std::unique_ptr<fuse::UringTransport> uring_;
   bool stopped_ = false;
 };
 
@@ -44,4 +46,4 @@ class SessionTransport {
 // bytes (rounded down to KiB). Returns 0 or a negative errno.
 int set_mount_readahead(const std::string& conn, uint64_t bytes);
 
-}  // namespace chainfs::fuse
+}  // namespace chainfs::daemon
