@@ -81,6 +81,7 @@ class FakeKernel {
     char* argv[] = {arg0, nullptr};
     fuse_args args = FUSE_ARGS_INIT(1, argv);
     se_ = fuse_session_new(&args, &ops, sizeof ops, &ctx_);
+    fuse_opt_free_args(&args);  // the session keeps its own copy
     REQUIRE(se_ != nullptr);
     REQUIRE(transport_.attach(se_, sv[1]) == 0);  // the session owns sv[1] from here
   }

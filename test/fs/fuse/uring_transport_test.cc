@@ -43,6 +43,7 @@ void expect_abort(int dev) {
   fuse_args args = FUSE_ARGS_INIT(1, argv);
   Context ctx;
   fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &ctx);
+  fuse_opt_free_args(&args);  // the session keeps its own copy
   REQUIRE(se != nullptr);
   Transport t(TransportWants{});
   ctx.transport = &t;
