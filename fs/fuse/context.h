@@ -12,6 +12,8 @@ struct fuse_session;
 
 namespace chainfs::fuse {
 
+class Transport;
+
 struct Context {
   fs::Filesystem* fs = nullptr;
   Options options;
@@ -25,6 +27,7 @@ struct Context {
   std::atomic<bool> writeback_cache{false};  // negotiated in init()
   // cache=kernel: replies to O_DIRECT writes (made in init, ended in destroy).
   std::unique_ptr<DirectWriteReplies> direct_writes;
+  Transport* transport = nullptr;            // the session's custom I/O (transport.h), if any
 };
 
 }  // namespace chainfs::fuse

@@ -41,6 +41,7 @@ constexpr Choice<CacheMode> kCache[] = {{"direct", CacheMode::kDirect}, {"kernel
 constexpr Choice<PageAlloc> kPageAlloc[] = {
     {"malloc", PageAlloc::kMalloc}, {"percpu", PageAlloc::kPercpu}, {"gang", PageAlloc::kGang}};
 constexpr Choice<ReadStrategy> kRead[] = {{"page", ReadStrategy::kPage}, {"gang", ReadStrategy::kGang}};
+constexpr Choice<TransportKind> kTransport[] = {{"dev", TransportKind::kDev}, {"uring", TransportKind::kUring}};
 
 template <class E, size_t N>
 const char* name_of(const Choice<E> (&choices)[N], E v) {
@@ -75,6 +76,17 @@ int set_option(Options* opts, std::string_view key, std::string_view value, std:
   if (key == "cache") return pick(kCache, key, value, &opts->cache, error);
   if (key == "page_alloc") return pick(kPageAlloc, key, value, &opts->page_alloc, error);
   if (key == "read_strategy") return pick(kRead, key, value, &opts->read_strategy, error);
+  if (key == "transport") return pick(kTransport, key, value, &opts->transport, error);
+  if (key == "readahead") {
+    auto v = parse_size(value);
+    if (!v || *v > (1ull << 30)) {
+      *error = fmt::format("bad value in -o readahead={}: expected a size up to 1G, such as 1M (0: the kernel's)", value);
+      return -EINVAL;
+    }
+    opts->readahead = *v;
+    opts->readahead_given = true;
+    return 0;
+  }
   if (key == "cache_size") {
     auto v = parse_size(value);
     if (!v || *v == 0) {
@@ -118,6 +130,7 @@ const char* to_string(Completion v) { return name_of(kCompletion, v); }
 const char* to_string(CacheMode v) { return name_of(kCache, v); }
 const char* to_string(PageAlloc v) { return name_of(kPageAlloc, v); }
 const char* to_string(ReadStrategy v) { return name_of(kRead, v); }
+const char* to_string(TransportKind v) { return name_of(kTransport, v); }
 
 const char* options_help() {
   return "chainfs options:\n"
@@ -142,6 +155,10 @@ const char* options_help() {
          "    -o cache_size=SIZE      page cache size, e.g. 512M (default: engine's choice)\n"
          "    -o stats=PATH           write statistics as JSON to PATH\n"
          "    -o flush_interval=SECS  write dirty data at least this often (default 5)\n"
+         "    -o transport=dev|uring  FUSE requests over /dev/fuse, or FUSE-over-io_uring\n"
+         "                            (needs /sys/module/fuse/parameters/enable_uring = Y;\n"
+         "                            without it: one log line, then dev) (default dev)\n"
+         "    -o readahead=SIZE       the mount's kernel readahead (default 4M; 0: the kernel's)\n"
          "    -o compound_fallback    debug: compound buffers always as scatter lists\n"
          "                            (also CHAINFS_FORCE_COMPOUND_FALLBACK=1)\n";
 }

@@ -61,14 +61,27 @@ struct Config {
   std::string fio = "auto";  // auto | on | off
 };
 
+// The transport is a dimension of the chain rows: FUSE-over-io_uring rows only when the
+// kernel offers the ring (enable_uring = Y), else chainfs would quietly run them on /dev/fuse.
+bool kernel_offers_uring() {
+  std::ifstream f("/sys/module/fuse/parameters/enable_uring");
+  char c = 0;
+  return f.get(c) && c == 'Y';
+}
+
 std::vector<FsSet> default_fs_sets() {
-  return {{"sync/direct", "write_strategy=sync,cache=direct"},
-          {"page/direct", "write_strategy=page,cache=direct"},
-          {"chain/direct", "write_strategy=chain,cache=direct"},
-          {"sync/kernel", "write_strategy=sync,cache=kernel"},
-          {"page/kernel", "write_strategy=page,cache=kernel"},
-          {"chain/kernel", "write_strategy=chain,cache=kernel"},
-          {"chain/kernel/page-read", "write_strategy=chain,cache=kernel,read_strategy=page"}};
+  std::vector<FsSet> sets = {{"sync/direct", "write_strategy=sync,cache=direct"},
+                             {"page/direct", "write_strategy=page,cache=direct"},
+                             {"chain/direct", "write_strategy=chain,cache=direct,transport=dev"},
+                             {"sync/kernel", "write_strategy=sync,cache=kernel"},
+                             {"page/kernel", "write_strategy=page,cache=kernel"},
+                             {"chain/kernel", "write_strategy=chain,cache=kernel,transport=dev"},
+                             {"chain/kernel/page-read", "write_strategy=chain,cache=kernel,read_strategy=page"}};
+  if (kernel_offers_uring()) {
+    sets.push_back({"chain/direct/uring", "write_strategy=chain,cache=direct,transport=uring"});
+    sets.push_back({"chain/kernel/uring", "write_strategy=chain,cache=kernel,transport=uring"});
+  }
+  return sets;
 }
 
 Cell make_cell(std::string level, std::string target, std::string options, std::string workload, std::string unit) {
@@ -343,7 +356,8 @@ int main(int argc, char** argv) {
   app.add_option("--page-allocs", c.allocs, "engine page allocators: malloc, percpu, gang")->delimiter(',');
   app.add_option("--fs-sets", c.fs_sets,
                  "chainfs mounts as NAME=OPTS (';'-separated), e.g. 'fast=write_strategy=chain,cache=kernel'; "
-                 "default: sync, page, chain with cache=direct and cache=kernel, and chain with read_strategy=page")
+                 "default: sync, page, chain with cache=direct and cache=kernel, chain with read_strategy=page, and "
+                 "chain with transport=uring when /sys/module/fuse/parameters/enable_uring is Y")
       ->delimiter(';');
   app.add_option("--workloads", c.workloads, "seq-write-8k, seq-write-1m, rand-write-4k, seq-read-1m, rand-read-4k, files")
       ->delimiter(',');

@@ -22,6 +22,7 @@
 #include "tools/chainfs/logging.h"
 #include "tools/chainfs/mountinfo.h"
 #include "tools/chainfs/mountpoint.h"
+#include "tools/chainfs/session_transport.h"
 #include "tools/common/cli.h"
 
 namespace chainfs::daemon {
@@ -167,6 +168,7 @@ int serve(CommandLine& cl, const std::string& mnt) {
   ctx.conn_opts = cl.conn_opts.get();
   ctx.max_read = cl.max_read;
   fuse_lowlevel_ops ops = fuse::make_operations();
+  SessionTransport transport;  // outlives the session: its hooks serve the session's I/O
   std::unique_ptr<fuse_session, SessionDeleter> se(
       fuse_session_new(cl.session_args.get(), &ops, sizeof ops, &ctx));
   if (!se) return fail("cannot create the FUSE session (see the message above)");
@@ -188,6 +190,8 @@ int serve(CommandLine& cl, const std::string& mnt) {
   std::unique_ptr<PidFile> pid_file;
   if (entry) pid_file = std::make_unique<PidFile>(entry->dev);
   else spdlog::warn("{} not found in mountinfo; remount will not reach this daemon", mnt);
+  if (int e = transport.setup(se.get(), &ctx, cl.options, entry ? entry->dev : std::string()); e < 0)
+    return fail(std::string("cannot set up the FUSE transport: ") + std::strerror(-e));
 
   daemonizer.success();
   if (!cl.foreground) log_to_syslog(cl.program, cl.debug);
@@ -206,6 +210,7 @@ int serve(CommandLine& cl, const std::string& mnt) {
       rc = fuse_session_loop_mt(se.get(), cfg.get());
     }
   }
+  transport.stop();
   fuse_session_unmount(se.get());
   spdlog::info("unmounting {}", cl.device);
   return rc == 0 ? cli::kExitOk : 1;

@@ -73,3 +73,25 @@ TEST_CASE("parse_size understands binary suffixes and rejects junk") {
   CHECK_FALSE(parse_size("-1"));
   CHECK_FALSE(parse_size("99999999999999T"));
 }
+
+TEST_CASE("transport= and readahead= take their documented values") {
+  Options o;
+  std::string err;
+  CHECK(o.transport == TransportKind::kDev);
+  CHECK(o.readahead == 4u << 20);
+  CHECK_FALSE(o.readahead_given);
+  CHECK(set_option(&o, "transport", "uring", &err) == 0);
+  CHECK(o.transport == TransportKind::kUring);
+  CHECK(std::string(to_string(o.transport)) == "uring");
+  CHECK(set_option(&o, "transport", "dev", &err) == 0);
+  CHECK(o.transport == TransportKind::kDev);
+  CHECK(set_option(&o, "transport", "ring", &err) == -EINVAL);
+  CHECK(err.find("dev|uring") != std::string::npos);
+  CHECK(set_option(&o, "readahead", "4M", &err) == 0);
+  CHECK(o.readahead == 4u << 20);
+  CHECK(o.readahead_given);
+  CHECK(set_option(&o, "readahead", "0", &err) == 0);
+  CHECK(o.readahead == 0);
+  CHECK(set_option(&o, "readahead", "2G", &err) == -EINVAL);
+  CHECK(set_option(&o, "readahead", "x", &err) == -EINVAL);
+}

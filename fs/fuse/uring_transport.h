@@ -1,0 +1,95 @@
+#pragma once
+// UringTransport: FUSE-over-io_uring (-o transport=uring). The kernel hands requests to
+// ring entries instead of /dev/fuse reads, and takes the replies with the command that
+// fetches the next request, so a round trip is one io_uring_enter() instead of a write
+// and a read. Kernel ABI (protocol 7.42):
+//  - a ring created with IORING_SETUP_SQE128; IORING_OP_URING_CMD SQEs on the /dev/fuse
+//    descriptor, the command (fuse_wire.h UringCmdReq) in the SQE's 80-byte area;
+//  - FUSE_IO_URING_CMD_REGISTER hands the kernel an entry (a 288-byte header buffer and a
+//    payload buffer of at least max(8 KiB, max_write, max_pages pages)) and completes when
+//    a request sits in it; COMMIT_AND_FETCH answers that request and waits for the next;
+//  - one queue per possible CPU (the kernel routes a request to the queue of the CPU its
+//    sender runs on), and every queue needs a registered entry before the first request:
+//    once FUSE_OVER_IO_URING is in the INIT reply, the kernel holds new requests until then;
+//  - the kernel copies a request into an entry from the task that submitted the entry's
+//    last command, so each entry stays with one thread, which serves it synchronously.
+// The request is rebuilt in /dev/fuse format in front of the payload (the payload itself
+// is not copied) and handed to libfuse's fuse_session_process_buf(): the same handlers
+// serve both transports. The reply comes back through Transport::writev(), which gives it
+// to take_reply() on the serving thread. INIT, FORGET, INTERRUPT and notifications stay on
+// /dev/fuse, served by libfuse's own loop.
+// Teardown: at unmount (or an aborted connection) the kernel ends every entry with
+// -ENOTCONN; stop() then wakes the threads through an eventfd and frees the rings. If the
+// daemon dies, closing the rings and /dev/fuse aborts the connection the same way.
+#include <sys/uio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fs/fuse/transport.h"
+
+struct fuse_session;
+
+namespace chainfs::fuse {
+
+class UringTransport final : public RingHook {
+ public:
+  struct Config {
+    // Each thread has one entry, so a handler blocked on the device holds only its own.
+    // Kernel readahead keeps several reads in flight on the reader's queue: with 2 per
+    // queue cold sequential reads were slower than on /dev/fuse's 10 threads, with 4 not.
+    unsigned threads_per_queue = 4;
+    // Written to abort the connection if registration fails after INIT (the kernel would
+    // otherwise hold every request forever): /sys/fs/fuse/connections/N/abort.
+    std::string abort_path;
+  };
+
+  UringTransport(fuse_session* se, Transport* transport, int fuse_fd, Config cfg);
+  ~UringTransport() override;
+  UringTransport(const UringTransport&) = delete;
+  UringTransport& operator=(const UringTransport&) = delete;
+
+  bool prepare(const InitResult& init) override;
+  void start() override;
+  bool take_reply(const iovec* iov, int count) override;
+
+  // Wakes and joins the ring threads (after the session loop ended). Idempotent.
+  void stop();
+
+  unsigned queues() const { return nr_queues_; }
+  unsigned threads() const { return static_cast<unsigned>(rings_.size()); }
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+
+  // "Y" in /sys/module/fuse/parameters/enable_uring: the kernel offers the ring.
+  static bool kernel_enabled();
+  // Number of possible CPUs, i.e. queues the kernel expects (/sys/devices/system/cpu/possible).
+  static unsigned possible_cpus();
+
+ private:
+  struct Ring;
+
+  void run(Ring* r);
+  void fatal(const std::string& what);
+
+  fuse_session* se_;
+  Transport* transport_;
+  int fd_;
+  Config cfg_;
+  unsigned nr_queues_ = 0;
+  size_t payload_size_ = 0;
+  std::vector<std::unique_ptr<Ring>> rings_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  unsigned ready_ = 0, failed_ = 0;
+  bool go_ = false, stopping_ = false;
+  std::atomic<bool> fatal_{false};
+  std::atomic<uint64_t> requests_{0};
+};
+
+}  // namespace chainfs::fuse
