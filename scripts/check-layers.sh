@@ -5,7 +5,7 @@
 # include and exits 1 when there is any; scripts/test.sh runs it before building.
 #
 # The layers, each with the layers it is built on directly (the rest follows):
-#   base      shared leaf: fs/result.h (Result<T>, negative errno)
+#   base      shared leaf: base/ (the logging hook), fs/result.h (Result<T>, negative errno)
 #   mem       page pool                          <- base
 #   io        devices, bios, completion          <- mem
 #   fs/format the on-disk format                 <- base
