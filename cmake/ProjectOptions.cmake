@@ -4,7 +4,6 @@ target_compile_options(chainfs_options INTERFACE -Wall -Wextra -Wpedantic -Wshad
   -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2
   $<$<BOOL:${CHAINFS_WERROR}>:-Werror>)
 target_compile_definitions(chainfs_options INTERFACE _FILE_OFFSET_BITS=64)
-target_include_directories(chainfs_options INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
 if(CHAINFS_SANITIZE STREQUAL "address")
   target_compile_options(chainfs_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=undefined)
@@ -15,6 +14,25 @@ elseif(CHAINFS_SANITIZE STREQUAL "thread")
 elseif(NOT CHAINFS_SANITIZE STREQUAL "")
   message(FATAL_ERROR "CHAINFS_SANITIZE must be '', 'address' or 'thread'")
 endif()
+
+# chainfs_expose(TARGET PATH...): TARGET's own headers are PATH (folders or files relative to
+# the source root). TARGET and whatever links it include them as "PATH/name.h" and see no
+# other part of the tree: each target has its own include root, made of symbolic links to
+# what it exposes, so a file that includes a layer it does not link does not compile.
+function(chainfs_expose target)
+  set(root ${PROJECT_BINARY_DIR}/include/${target})
+  foreach(path IN LISTS ARGN)
+    get_filename_component(parent ${root}/${path} DIRECTORY)
+    file(MAKE_DIRECTORY ${parent})
+    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${path} ${root}/${path} SYMBOLIC)
+  endforeach()
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "INTERFACE_LIBRARY")
+    target_include_directories(${target} INTERFACE ${root})
+  else()
+    target_include_directories(${target} PUBLIC ${root})
+  endif()
+endfunction()
 
 # chainfs_test(NAME SOURCES... LIBS ...): one doctest executable, its cases registered with CTest.
 function(chainfs_test name)

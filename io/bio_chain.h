@@ -1,5 +1,5 @@
 #pragma once
-// BioChain: the bio_chain builder (DESIGN.md). It turns a stream of page-sized pieces into
+// BioChain: the bio_chain builder (io/README.md). It turns a stream of page-sized pieces into
 // the largest requests the device accepts:
 //
 //   BioPool pool(dev, 32);                       // per device, shared by its chains

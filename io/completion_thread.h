@@ -1,5 +1,6 @@
 #pragma once
-// Where completion work runs (DESIGN.md, "process-context completion"):
+// Where completion work runs: always in a thread that may sleep and take locks (never in
+// a signal or interrupt-like context), in one of three places:
 //   inline  — in the reaper thread, right after the CQE is reaped (least latency; the
 //             callbacks then delay reaping);
 //   thread  — in one completion thread fed by a queue (default): the reaper only moves

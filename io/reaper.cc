@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "base/log.h"
+
 namespace chainfs::io {
 
 Reaper::~Reaper() { join(); }
@@ -24,7 +26,7 @@ void Reaper::loop() {
     if (r < 0) {
       // Requests in flight can only finish through this loop, so leaving would hang their
       // waiters: report once, retry, and give up only when asked to stop.
-      if (!reported) fmt::print(stderr, "chainfs: io_uring wait failed: {}\n", r);
+      if (!reported) base::log(base::LogLevel::kError, fmt::format("io_uring wait failed: {}", r));
       reported = true;
       if (stop_.load(std::memory_order_acquire)) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 
+#include "base/log.h"
+
 namespace chainfs::io {
 
 namespace {
@@ -148,7 +150,8 @@ void UringDevice::submit_leaves(Bio* const* leaves, size_t n) {
     if (r >= 0) break;
     // -EBUSY/-ENOMEM are transient (the kernel is short of memory or CQ room); anything else
     // means a broken ring, which cannot be reported through submit(): say so and keep trying.
-    if (tries == 0 && r != -EBUSY && r != -ENOMEM) fmt::print(stderr, "chainfs: io_uring submit: {}\n", r);
+    if (tries == 0 && r != -EBUSY && r != -ENOMEM)
+      base::log(base::LogLevel::kError, fmt::format("io_uring submit failed: {}", r));
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }

@@ -1,12 +1,29 @@
 #include "mem/depot.h"
 
 #include <algorithm>
+#include <atomic>
+#include <string>
+
+#include "base/log.h"
 
 namespace chainfs::mem {
 
+namespace {
+// A failed arena mapping is reported once until one succeeds again: callers retry after
+// reclaiming, and each retry would repeat the same line.
+std::atomic<bool> g_map_failure_reported{false};
+}  // namespace
+
 bool Depot::grow(size_t pages) {
-  auto arena = Arena::map(std::max(arena_bytes_, pages * kPageSize));
-  if (!arena) return false;
+  size_t bytes = std::max(arena_bytes_, pages * kPageSize);
+  auto arena = Arena::map(bytes);
+  if (!arena) {
+    if (!g_map_failure_reported.exchange(true, std::memory_order_relaxed))
+      base::log(base::LogLevel::kWarning, "page pool: cannot map an arena of " + std::to_string(bytes >> 20) +
+                                              " MiB; waiting for pages to be freed");
+    return false;
+  }
+  g_map_failure_reported.store(false, std::memory_order_relaxed);
   free_ += arena->free_count();
   mapped_ += arena->page_count();
   auto pos = std::upper_bound(arenas_.begin(), arenas_.end(), arena->base(),

@@ -1,6 +1,6 @@
 #pragma once
-// PagePool: where chainfs's page buffers come from (DESIGN.md, "gang page pool" and "virtual
-// compound buffers"). Pages are 4 KiB, 4 KiB aligned (O_DIRECT), carved from large mmap'd
+// PagePool: where chainfs's page buffers come from (mem/README.md: the gang page pool and
+// virtual compound buffers). Pages are 4 KiB, 4 KiB aligned (O_DIRECT), carved from large mmap'd
 // arenas with MADV_HUGEPAGE. Single pages go through a per-thread cache with no lock and no
 // atomic read-modify-write on the fast path, refilled and drained in gangs from a shared depot
 // (one lock per gang). Gangs and compound buffers come straight from the depot in address order.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of chainfs on a fresh Debian 12 machine, as root: installs dependencies,
-# builds, runs the unit and integration tests (ctest), the unit tests again under
-# ASan+UBSan and the threaded ones under TSan, and the regression suite's quick group on
-# a real mount. Ends with one line: "N passed, N failed".
+# checks that includes follow the layers, builds, runs the unit and integration tests
+# (ctest), the unit tests again under ASan+UBSan and the threaded ones under TSan, and the
+# regression suite's quick group on a real mount. Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (tests mount filesystems and attach loop devices)" >&2; exit 1; }
@@ -25,6 +25,9 @@ count_ctest() {
 stage() { echo; echo "=== $* ($(date +%T))"; }
 # Sanitizer builds at -O1: faster to compile, still fast enough to run, the usual sanitizer setting.
 san_flags=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g")
+
+stage "layers: every include follows the layer order"
+if ./scripts/check-layers.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 stage "build (RelWithDebInfo, -Werror) and install"
 if ! ./scripts/build.sh; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi

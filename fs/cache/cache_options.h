@@ -1,6 +1,6 @@
 #pragma once
-// CacheOptions: how the page cache writes and reads (DESIGN.md, "Strategies"), and the
-// writeback knobs. The mount options are parsed by fs/fuse; the parsers here accept the
+// CacheOptions: how the page cache writes and reads (the write and read strategies, chosen
+// at mount time; each is correct, they differ in speed), and the writeback knobs. The mount options are parsed by fs/fuse; the parsers here accept the
 // same spellings so the bench tools need no FUSE code.
 #include <cstdint>
 #include <functional>

@@ -1,6 +1,5 @@
 #pragma once
-// PageCache: file data between the metadata layer and the device (DESIGN.md, "page cache"
-// and issue 3). Per-inode pages of 4 KiB (= the block size) from the mem::PagePool, keyed by
+// PageCache: file data between the metadata layer and the device. Per-inode pages of 4 KiB (= the block size) from the mem::PagePool, keyed by
 // logical block, each knowing the physical block the metadata layer mapped it to.
 //
 //  * Writes copy the caller's bytes once into pool pages (the FUSE payload is not aligned

@@ -10,7 +10,9 @@
 namespace chainfs::fuse::detail {
 
 namespace {
-constexpr unsigned kMaxWrite = 1u << 20;  // libfuse 3.14's buffer allows 256 pages (ECOSYSTEM b)
+// The largest write request the kernel sends: libfuse 3.14 receives each request into a buffer
+// of 256 pages plus the header, so 1 MiB is the most a write can carry.
+constexpr unsigned kMaxWrite = 1u << 20;
 }
 
 void op_init(void* userdata, fuse_conn_info* conn) {

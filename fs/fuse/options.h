@@ -1,7 +1,7 @@
 #pragma once
 // Options: chainfs's own mount options (-o key=value), parsed and validated at start-up
-// and handed to the engine. Every strategy is a runtime switch (DESIGN.md, "Strategies");
-// all values are correct, they differ only in speed, CPU and memory.
+// and handed to the engine. Every strategy is chosen at mount time; all values are
+// correct, they differ only in speed, CPU and memory.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// open_data_device: opens the device a mount's write strategy needs (issue 3).
+// open_data_device: opens the device a mount's write strategy needs.
 //  * write_strategy=chain|page: an io::UringDevice (completion mode from the options). It is
 //    both the io::Device that metadata goes through and the io::BioDevice the page cache
 //    submits to, so one exclusive descriptor serves both and one flush() covers both.

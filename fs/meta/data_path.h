@@ -1,5 +1,5 @@
 #pragma once
-// DataPath: the engine file data goes through, built at mount from MountOptions (issue 3,
+// DataPath: the engine file data goes through, built at mount from MountOptions (see
 // fs/cache/INTEGRATION.md): the page pool, the page cache over the volume's device, and the
 // statistics file. The device's asynchronous face is the device itself when it is an
 // io::BioDevice (UringDevice), else an io::SyncBioDevice over it (SyncDevice, MemDevice in

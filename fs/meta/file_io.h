@@ -1,8 +1,9 @@
 #pragma once
-// File data in format v1: synchronous, block-aligned device I/O through io::Device,
-// with read-modify-write of partial blocks. The caller holds the inode's lock (shared
-// for read/seek, exclusive otherwise) and updates timestamps. The next issue puts a
-// page cache and an io_uring writeback path between this unit and the device.
+// FileIo: one regular file's data, mapped through its extent tree. Reads and writes go
+// through the volume's page cache (which reads partial edge blocks and writes dirty pages
+// back); this unit maps logical to physical blocks, allocates blocks for holes, and
+// truncates, preallocates, punches and seeks. The caller holds the inode's lock (shared for
+// read/seek, exclusive otherwise) and updates timestamps.
 #include <cstddef>
 #include <cstdint>
 

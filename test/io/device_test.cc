@@ -9,29 +9,14 @@
 #include "io/mem_device.h"
 #include "io/sync_device.h"
 #include "mem/aligned_buffer.h"
+#include "test/lib/temp.h"
 
 using namespace chainfs;
 
-namespace {
-// A temporary image file, removed at scope exit.
-struct TempFile {
-  std::string path;
-  explicit TempFile(off_t size) {
-    char tmpl[] = "/var/tmp/chainfs-dev-XXXXXX";
-    int fd = mkstemp(tmpl);
-    REQUIRE(fd >= 0);
-    REQUIRE(ftruncate(fd, size) == 0);
-    close(fd);
-    path = tmpl;
-  }
-  ~TempFile() { unlink(path.c_str()); }
-};
-}  // namespace
-
 TEST_CASE("SyncDevice reads back what it wrote, vectored, and refuses past the end") {
-  TempFile img(1 << 20);
+  test::TempImage img(1 << 20);
   std::unique_ptr<io::SyncDevice> dev;
-  REQUIRE(io::SyncDevice::open(img.path, {}, &dev) == 0);
+  REQUIRE(io::SyncDevice::open(img.path(), {}, &dev) == 0);
   CHECK(dev->size_bytes() == (1u << 20));
   mem::AlignedBuffer a(8192), b(4096), r(12288);
   std::memset(a.data(), 'a', a.size());
@@ -46,15 +31,15 @@ TEST_CASE("SyncDevice reads back what it wrote, vectored, and refuses past the e
 }
 
 TEST_CASE("SyncDevice open is exclusive") {
-  TempFile img(1 << 20);
+  test::TempImage img(1 << 20);
   std::unique_ptr<io::SyncDevice> d1, d2;
-  REQUIRE(io::SyncDevice::open(img.path, {}, &d1) == 0);
-  CHECK(io::SyncDevice::open(img.path, {}, &d2) == -EBUSY);
+  REQUIRE(io::SyncDevice::open(img.path(), {}, &d1) == 0);
+  CHECK(io::SyncDevice::open(img.path(), {}, &d2) == -EBUSY);
   io::OpenOptions wait;
   wait.busy_wait_ms = 100;
-  CHECK(io::SyncDevice::open(img.path, wait, &d2) == -EBUSY);
+  CHECK(io::SyncDevice::open(img.path(), wait, &d2) == -EBUSY);
   d1.reset();
-  CHECK(io::SyncDevice::open(img.path, {}, &d2) == 0);
+  CHECK(io::SyncDevice::open(img.path(), {}, &d2) == 0);
 }
 
 TEST_CASE("SyncDevice errors are values") {

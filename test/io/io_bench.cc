@@ -28,43 +28,12 @@
 #include "io/block_stat.h"
 #include "io/sync_device.h"
 #include "io/uring_device.h"
+#include "test/lib/loop_device.h"
+#include "test/lib/temp.h"
 
 using namespace chainfs;
 
 namespace {
-
-// A temporary image and a loop device over it; both removed in the destructor.
-class TempLoop {
- public:
-  int create(uint64_t bytes) {
-    char tmpl[] = "/var/tmp/io_bench-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0) return -errno;
-    image_ = tmpl;
-    int r = ftruncate(fd, static_cast<off_t>(bytes));
-    close(fd);
-    if (r != 0) return -errno;
-    std::string cmd = "losetup -f --show --direct-io=on " + image_;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return -errno;
-    char buf[128] = {};
-    bool got = fgets(buf, sizeof buf, p) != nullptr;
-    pclose(p);
-    if (!got) return -ENODEV;
-    dev_ = buf;
-    while (!dev_.empty() && (dev_.back() == '\n' || dev_.back() == ' ')) dev_.pop_back();
-    return 0;
-  }
-  ~TempLoop() {
-    if (!dev_.empty() && std::system(("losetup -d " + dev_).c_str()) != 0)
-      fmt::print(stderr, "io_bench: could not detach {}\n", dev_);
-    if (!image_.empty()) unlink(image_.c_str());
-  }
-  const std::string& dev() const { return dev_; }
-
- private:
-  std::string image_, dev_;
-};
 
 struct Config {
   std::string device;
@@ -183,13 +152,19 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  TempLoop loop;
+  // A temporary image on a direct-I/O loop device unless --device was given; both go away
+  // when main returns.
+  std::unique_ptr<test::TempImage> image;
+  std::unique_ptr<test::LoopDevice> loop;
   if (c.device.empty()) {
-    if (int r = loop.create((c.mib << 20) + (16 << 20)); r < 0) {
-      fmt::print(stderr, "io_bench: cannot set up a loop device ({}); give --device\n", r);
+    try {
+      image = std::make_unique<test::TempImage>((c.mib << 20) + (16 << 20));
+      loop = std::make_unique<test::LoopDevice>(image->path(), /*direct_io=*/true);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "io_bench: cannot set up a loop device ({}); give --device\n", e.what());
       return 1;
     }
-    c.device = loop.dev();
+    c.device = loop->path();
   }
   Source src(std::min<uint64_t>(c.mib << 20, 64 << 20));
 

@@ -1,7 +1,7 @@
 #pragma once
-// Helpers for the io/ tests: temporary image files, page-aligned memory (optionally on huge
-// pages, so that a whole request is physically contiguous), a loop device that is always
-// detached, and a pattern to check data.
+// Helpers for the io/ tests: page-aligned memory (optionally on huge pages, so that a whole
+// request is physically contiguous) and a pattern to check data. Image files and loop
+// devices are test/lib's.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,23 +13,10 @@
 #include <cstring>
 #include <string>
 
-namespace chainfs::test {
+#include "test/lib/loop_device.h"
+#include "test/lib/temp.h"
 
-// A sparse temporary image file, removed at scope exit.
-struct TempImage {
-  std::string path;
-  explicit TempImage(uint64_t size) {
-    char tmpl[] = "/var/tmp/chainfs-io-XXXXXX";
-    int fd = mkstemp(tmpl);
-    REQUIRE(fd >= 0);
-    REQUIRE(ftruncate(fd, static_cast<off_t>(size)) == 0);
-    close(fd);
-    path = tmpl;
-  }
-  ~TempImage() { unlink(path.c_str()); }
-  TempImage(const TempImage&) = delete;
-  TempImage& operator=(const TempImage&) = delete;
-};
+namespace chainfs::test {
 
 // Anonymous memory, 2 MiB aligned, with MADV_HUGEPAGE when asked.
 struct Mapping {
@@ -68,34 +55,5 @@ inline bool check_pattern(const char* p, uint64_t dev_off, uint64_t len, uint32_
     if (p[i] != pattern_byte(dev_off + i / 512 * 512, seed)) return false;
   return true;
 }
-
-// A loop device over a file, detached in the destructor even when the test fails.
-struct LoopDevice {
-  std::string dev;  // "/dev/loopN"
-  LoopDevice(const std::string& file, bool direct_io) {
-    std::string cmd = "losetup -f --show " + std::string(direct_io ? "--direct-io=on " : "") + file;
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[128] = {};
-    bool got = fgets(buf, sizeof buf, p) != nullptr;
-    pclose(p);
-    REQUIRE(got);
-    dev = buf;
-    while (!dev.empty() && (dev.back() == '\n' || dev.back() == ' ')) dev.pop_back();
-    REQUIRE(dev.rfind("/dev/loop", 0) == 0);
-  }
-  ~LoopDevice() {
-    if (!dev.empty()) {
-      std::string cmd = "losetup -d " + dev;
-      if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "warning: %s failed\n", cmd.c_str());
-      // The kernel detaches after the last close, asynchronously: wait (bounded) for it.
-      std::string backing = "/sys/block/" + name() + "/loop/backing_file";
-      for (int i = 0; i < 100 && access(backing.c_str(), F_OK) == 0; ++i) usleep(50000);
-    }
-  }
-  std::string name() const { return dev.substr(5); }
-  LoopDevice(const LoopDevice&) = delete;
-  LoopDevice& operator=(const LoopDevice&) = delete;
-};
 
 }  // namespace chainfs::test

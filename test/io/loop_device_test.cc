@@ -18,10 +18,10 @@ TEST_CASE("256 MiB in 8 KiB appends reach a loop device as requests of 512 KiB o
   REQUIRE_MESSAGE(geteuid() == 0, "this test attaches a loop device and needs root");
   constexpr uint64_t kTotal = 256 << 20;
   test::TempImage img(kTotal + (4 << 20));
-  test::LoopDevice loop(img.path, /*direct_io=*/true);
+  test::LoopDevice loop(img.path(), /*direct_io=*/true);
   std::unique_ptr<io::UringDevice> dev;
-  REQUIRE(io::UringDevice::open(loop.dev, {}, {}, &dev) == 0);
-  MESSAGE("device " << loop.dev << " max_sectors_kb " << dev->limits().max_sectors_kb << " max_segments "
+  REQUIRE(io::UringDevice::open(loop.path(), {}, {}, &dev) == 0);
+  MESSAGE("device " << loop.path() << " max_sectors_kb " << dev->limits().max_sectors_kb << " max_segments "
                     << dev->limits().max_segments << " max_segment_size " << dev->limits().max_segment_size);
 
   // Huge pages keep each request physically contiguous, so the kernel counts the segments

@@ -39,7 +39,7 @@ TEST_CASE("UringDevice: synchronous readv/writev/flush round trip in every compl
   for (CompletionMode m : kModes) {
     CAPTURE(io::to_string(m));
     test::TempImage img(4 << 20);
-    auto dev = open_dev(img.path, with_mode(m));
+    auto dev = open_dev(img.path(), with_mode(m));
     CHECK(dev->size_bytes() == (4u << 20));
     mem::AlignedBuffer a(8192), b(4096), r(12288);
     test::fill_pattern(a.data(), 4096, 8192, 7);
@@ -68,7 +68,7 @@ TEST_CASE("UringDevice: a request over the limits is split into views and comple
   l.max_sectors_kb = 64;
   l.max_segments = 4;
   uo.limits = l;
-  auto dev = open_dev(img.path, uo);
+  auto dev = open_dev(img.path(), uo);
   mem::AlignedBuffer big(1 << 20), back(1 << 20);
   test::fill_pattern(big.data(), 1 << 20, 1 << 20, 9);
   REQUIRE(dev->write(1 << 20, big.data(), big.size()) == 0);
@@ -85,7 +85,7 @@ TEST_CASE("completion callbacks run where the completion mode says") {
   for (CompletionMode m : kModes) {
     CAPTURE(io::to_string(m));
     test::TempImage img(1 << 20);
-    auto dev = open_dev(img.path, with_mode(m));
+    auto dev = open_dev(img.path(), with_mode(m));
     mem::AlignedBuffer buf(4096);
     std::vector<std::thread::id> seen;
     std::atomic<int> done{0};
@@ -124,7 +124,7 @@ TEST_CASE("a 64 MiB write stream through the builder with 8 requests and 8 pages
     CAPTURE(io::to_string(m));
     constexpr uint64_t kTotal = 64 << 20;
     test::TempImage img(kTotal);
-    auto dev = open_dev(img.path, with_mode(m));
+    auto dev = open_dev(img.path(), with_mode(m));
     io::BioPool pool(*dev, 8);
     // Eight page buffers, reused as soon as the request holding them has completed.
     test::Mapping pages(8 * 4096);
@@ -174,7 +174,7 @@ TEST_CASE("with every request in flight, the builder waits for the oldest (backu
   io::QueueLimits l;
   l.max_sectors_kb = 64;
   uo.limits = l;
-  auto dev = open_dev(img.path, uo);
+  auto dev = open_dev(img.path(), uo);
   io::BioPool pool(*dev, 8);
   test::Mapping data(kTotal);
   test::fill_pattern(data.data, 0, kTotal, 13);
@@ -209,7 +209,7 @@ TEST_CASE("registered buffers and file, or neither: same data") {
     io::UringOptions uo;
     uo.register_file = reg;
     uo.fixed_buffers = reg;
-    auto dev = open_dev(img.path, uo);
+    auto dev = open_dev(img.path(), uo);
     test::Mapping arena(1 << 20);
     if (reg) {
       struct iovec region{arena.data, arena.size};
@@ -226,7 +226,7 @@ TEST_CASE("many threads share one device, in every completion mode") {
   for (CompletionMode m : kModes) {
     CAPTURE(io::to_string(m));
     test::TempImage img(16 << 20);
-    auto dev = open_dev(img.path, with_mode(m));
+    auto dev = open_dev(img.path(), with_mode(m));
     std::vector<std::thread> ts;
     std::atomic<int> bad{0};
     for (int t = 0; t < 4; ++t) {
@@ -253,7 +253,7 @@ TEST_CASE("requests beyond the ring size wait for free slots: in flight stays bo
     test::TempImage img(4 << 20);
     io::UringOptions uo = with_mode(m);
     uo.queue_depth = 4;
-    auto dev = open_dev(img.path, uo);
+    auto dev = open_dev(img.path(), uo);
     test::Mapping buf(64 * 4096);
     test::fill_pattern(buf.data, 0, 64 * 4096, 23);
     std::vector<Bio> bios(64);
@@ -286,7 +286,7 @@ TEST_CASE("a short transfer is continued where it stopped, nothing more to trans
   io::OpenOptions oo;
   oo.direct = false;
   std::unique_ptr<io::UringDevice> dev;
-  REQUIRE(io::UringDevice::open(img.path, oo, {}, &dev) == 0);
+  REQUIRE(io::UringDevice::open(img.path(), oo, {}, &dev) == 0);
   mem::AlignedBuffer buf(8192);
   Bio b;
   b.reset(BioOp::kRead, (1 << 20) - 4096);

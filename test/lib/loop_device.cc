@@ -24,7 +24,7 @@ struct Fd {
 };
 }  // namespace
 
-LoopDevice::LoopDevice(const std::string& image) {
+LoopDevice::LoopDevice(const std::string& image, bool direct_io) {
   Fd ctl(open("/dev/loop-control", O_RDWR | O_CLOEXEC));
   if (ctl.fd < 0) throw std::runtime_error(std::string("open /dev/loop-control: ") + std::strerror(errno));
   Fd img(open(image.c_str(), O_RDWR | O_CLOEXEC));
@@ -40,6 +40,7 @@ LoopDevice::LoopDevice(const std::string& image) {
     loop_config cfg;
     std::memset(&cfg, 0, sizeof cfg);
     cfg.fd = static_cast<__u32>(img.fd);
+    if (direct_io) cfg.info.lo_flags = LO_FLAGS_DIRECT_IO;
     if (ioctl(dev.fd, LOOP_CONFIGURE, &cfg) == 0) {
       path_ = path;
       return;
@@ -53,12 +54,18 @@ LoopDevice::LoopDevice(const std::string& image) {
 LoopDevice::~LoopDevice() {
   // LOOP_CLR_FD on a device still open elsewhere marks it auto-clear and returns 0, so
   // the device goes away at the holder's last close at the latest.
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  bool cleared = false;
+  for (int attempt = 0; attempt < 100 && !cleared; ++attempt) {
     Fd dev(open(path_.c_str(), O_RDWR | O_CLOEXEC));
     if (dev.fd < 0) return;
-    if (ioctl(dev.fd, LOOP_CLR_FD) == 0 || errno == ENXIO) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cleared = ioctl(dev.fd, LOOP_CLR_FD) == 0 || errno == ENXIO;
+    if (!cleared) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The kernel lets go of the file after the last close, asynchronously: a test that reuses
+  // the image (or counts loop devices) right after must not see it still attached.
+  std::string backing = "/sys/block/" + name() + "/loop/backing_file";
+  for (int i = 0; i < 100 && access(backing.c_str(), F_OK) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
 }  // namespace chainfs::test

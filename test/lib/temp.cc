@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace chainfs::test {
@@ -28,6 +30,12 @@ TempImage::TempImage(uint64_t size_bytes) {
 }
 
 TempImage::~TempImage() { unlink(path_.c_str()); }
+
+std::vector<char> TempImage::contents() const {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path_);
+  return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 TempDir::TempDir() {
   std::string tmpl = scratch_dir() + "/chainfs-mnt-" + std::to_string(getpid()) + "-XXXXXX";

@@ -4,6 +4,7 @@
 // removed recursively, so a mount left on it by mistake cannot lose anybody's files.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace chainfs::test {
 
@@ -17,6 +18,8 @@ class TempImage {
   TempImage(const TempImage&) = delete;
   TempImage& operator=(const TempImage&) = delete;
   const std::string& path() const { return path_; }
+  // The whole file as it is now (what the code under test wrote to it).
+  std::vector<char> contents() const;
 
  private:
   std::string path_;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The write targets of issue 3, on the whole stack: one loop device (direct I/O over a sparse
+# The write throughput and request sizes of each write strategy, on the whole stack: one loop device (direct I/O over a sparse
 # image file), mkfs.chainfs, chainfs mounted with cache=direct and each write_strategy, in one
 # run. For every workload it reads /sys/block/loopN/stat before and after and chainfs's own
 # statistics file (-o stats=PATH, written at unmount), and prints:

@@ -37,7 +37,7 @@ enum Key {
   kChainfs,   // key=value of chainfs's Options
 };
 
-// Options libfuse 3.14 handles: lib/helper.c, lib/mount.c, lib/fuse_lowlevel.c (incl.
+// Options libfuse 3.14 handles (its command line, mount and session options, and
 // fuse_parse_conn_info_opts). Anything not listed here or in chainfs's keys is unknown.
 const struct fuse_opt kTable[] = {
     FUSE_OPT_KEY("-h", kHelp),
@@ -202,7 +202,7 @@ int handle(ParseState* st, const char* arg_c, int key) {
       }
       return 0;
     case kMaxIdle:
-      return 0;  // idle threads stay at -1 (never destroyed): thread churn costs more (ECOSYSTEM b8)
+      return 0;  // idle threads are never destroyed: creating them again costs more than they hold
     case kMaxRead:
       if (!parse_uint(value_of(arg), &cl.max_read)) {
         st->error = fmt::format("bad value in -o {}: expected a byte count", arg);
@@ -292,7 +292,7 @@ int parse_command_line(int argc, char** argv, CommandLine* out, std::string* err
     cl.session_args = std::move(parsed);
     return 0;
   }
-  // Conventions (ECOSYSTEM a4): fsname=DEV so df/findmnt/umount DEV work; subtype=chainfs
+  // Conventions of FUSE filesystems: fsname=DEV so df/findmnt/umount DEV work; subtype=chainfs
   // unless the user chose fsname= alone, which real fstests needs (type plain "fuse").
   bool user_fsname = !cl.fsname.empty();
   bool user_subtype = !cl.subtype.empty();

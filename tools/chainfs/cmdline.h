@@ -1,6 +1,6 @@
 #pragma once
 // CommandLine: the daemon's arguments, "chainfs DEV MOUNTPOINT [-o opts] [-f] [-d] [-s]",
-// parsed the way libfuse 3.14 needs them (ECOSYSTEM.md a3): the device and mountpoint are
+// parsed the way libfuse 3.14 needs them: the device and mountpoint are
 // taken out as non-options, chainfs's own -o keys are consumed by its own table, every
 // option libfuse knows is kept for fuse_session_new() / fuse_parse_conn_info_opts(), and
 // anything else is an unknown option (one line, exit 1) before any device is touched.

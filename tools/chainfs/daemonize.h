@@ -4,7 +4,7 @@
 // its own status (32 for a refused mount, with the child's one-line message already on
 // the terminal). mount(8) and scripts therefore see every failure.
 //
-// Why not fuse_daemonize() after fuse_session_mount(), as in libfuse's hello_ll.c: by then
+// Why not fuse_daemonize() after fuse_session_mount(), the usual libfuse order: by then
 // the filesystem and its device engine may run threads (periodic flush, io_uring
 // completion), and threads do not survive fork(). Forking first gives the same reporting
 // (libfuse's later fuse_daemonize_early_* API does the same).

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <string>
 
+#include "base/log.h"
+
 namespace chainfs::daemon {
 
 namespace {
@@ -27,11 +29,25 @@ void from_libfuse(enum fuse_log_level level, const char* fmt, va_list ap) {
   }
 }
 
+// What mem/ and io/ report through base::log().
+void from_layers(base::LogLevel level, std::string_view msg) noexcept {
+  try {
+    switch (level) {
+      case base::LogLevel::kDebug: spdlog::debug("{}", msg); break;
+      case base::LogLevel::kInfo: spdlog::info("{}", msg); break;
+      case base::LogLevel::kWarning: spdlog::warn("{}", msg); break;
+      case base::LogLevel::kError: spdlog::error("{}", msg); break;
+    }
+  } catch (...) {
+  }
+}
+
 void install(std::shared_ptr<spdlog::logger> logger, bool debug) {
   logger->set_level(debug ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(std::move(logger));
   fuse_set_log_func(from_libfuse);
+  base::set_log_sink(from_layers);
 }
 
 }  // namespace

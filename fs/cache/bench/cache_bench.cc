@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
       results.push_back(r);
     }
   }
-  // The ratio: chain over sync on the 8 KiB sequential workload.
+  // The figure this benchmark exists for: chain over sync on the 8 KiB sequential workload.
   double chain = 0, sync = 0;
   for (auto& r : results) {
     if (r.workload != "seq8k") continue;

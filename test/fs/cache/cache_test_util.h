@@ -1,7 +1,7 @@
 #pragma once
 // Helpers for the page cache tests: a device whose requests are held until the test
 // releases them (to look at the cache while I/O is in flight), a file model that plays
-// the metadata layer (logical -> physical mapping, fresh blocks), and temporary images.
+// the metadata layer (logical -> physical mapping, fresh blocks); images are test/lib's.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -22,6 +22,7 @@
 #include "fs/cache/page_cache.h"
 #include "io/bio_device.h"
 #include "io/device.h"
+#include "test/lib/temp.h"
 
 namespace chainfs::test {
 
@@ -181,31 +182,5 @@ struct FileModel {
 inline void fill_random(std::mt19937_64& rng, char* p, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = static_cast<char>(rng() | 1);  // never zero: zeros are for holes
 }
-
-// A sparse temporary image file, removed at scope exit.
-struct TempImage {
-  std::string path;
-  explicit TempImage(uint64_t size) {
-    char tmpl[] = "/var/tmp/chainfs-cache-XXXXXX";
-    int fd = mkstemp(tmpl);
-    REQUIRE(fd >= 0);
-    REQUIRE(ftruncate(fd, static_cast<off_t>(size)) == 0);
-    close(fd);
-    path = tmpl;
-  }
-  ~TempImage() { unlink(path.c_str()); }
-  TempImage(const TempImage&) = delete;
-  TempImage& operator=(const TempImage&) = delete;
-  std::vector<char> contents() const {
-    std::vector<char> v;
-    int fd = ::open(path.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    off_t size = lseek(fd, 0, SEEK_END);
-    v.resize(static_cast<size_t>(size));
-    REQUIRE(pread(fd, v.data(), v.size(), 0) == static_cast<ssize_t>(v.size()));
-    close(fd);
-    return v;
-  }
-};
 
 }  // namespace chainfs::test

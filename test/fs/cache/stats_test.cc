@@ -48,7 +48,7 @@ TEST_CASE("stats_json joins the device's, the pool's and the cache's counters") 
 
 TEST_CASE("StatsWriter rewrites the file atomically, periodically and at the end") {
   test::TempImage dir_marker(0);  // a unique name to derive our path from
-  std::string path = dir_marker.path + ".json";
+  std::string path = dir_marker.path() + ".json";
   std::atomic<int> n{0};
   {
     cache::StatsWriter w(path, [&] { return nlohmann::json{{"n", ++n}}; }, 10);

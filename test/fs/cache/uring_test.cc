@@ -59,7 +59,7 @@ TEST_CASE("every write_strategy x completion x page_alloc is correct on an image
         std::mt19937_64 rng(static_cast<uint64_t>(mode) * 9 + static_cast<uint64_t>(w) * 3 + static_cast<uint64_t>(kind));
         std::vector<char> buf(256 << 10);
         {
-          auto dev = open_uring(img.path, mode);
+          auto dev = open_uring(img.path(), mode);
           // A cap of 128 pages, so reclaim and eviction run too.
           auto pool = mem::make_page_pool(pool_opts(kind, 128));
           CacheOptions o;
@@ -84,7 +84,7 @@ TEST_CASE("every write_strategy x completion x page_alloc is correct on an image
           CHECK(b.on_device(bytes.data()));
         }
         // Cold: a new device and cache read it all back.
-        auto dev = open_uring(img.path, mode);
+        auto dev = open_uring(img.path(), mode);
         auto pool = mem::make_page_pool(pool_opts(kind, 0));
         CacheOptions o;
         o.write = w;
@@ -99,7 +99,7 @@ TEST_CASE("every write_strategy x completion x page_alloc is correct on an image
 TEST_CASE("write completions run on the completion thread in completion=thread, in the reaper in inline") {
   for (auto mode : {io::CompletionMode::kThread, io::CompletionMode::kInline}) {
     test::TempImage img(kImage);
-    auto dev = open_uring(img.path, mode);
+    auto dev = open_uring(img.path(), mode);
     auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang, 0));
     std::mutex mu;
     std::set<std::thread::id> seen;

@@ -1,4 +1,4 @@
-// The data path through the page cache (issue 3) on a MemDevice: every write strategy reads
+// File data through the page cache on a MemDevice: every write strategy reads
 // back what it wrote, before and after a remount; and "ordered mode": the data a sync or
 // fsync makes reachable is on the device, and flushed, before the journal commits the
 // metadata that maps it.
