@@ -14,10 +14,13 @@
 #   fs/meta   the metadata layer, Filesystem     <- fs/btree fs/cache
 #   fs/fuse   the FUSE request layer             <- fs/meta
 #   tools/common  what every binary shares       <- base
-#   tools/NAME    one binary (or a set of them)  <- fs/fuse tools/common, never another tool
+#   tools/NAME    one binary (or a set of them)  <- fs/fuse tools/common, never another tool,
+#                 except tools/crashcheck <- tools/fsck (the crash checker runs the fsck library)
 # Tests: test/LAYER/... may include what LAYER may, LAYER itself, test/lib and their own folder;
 # test/lib stands alone; the end-to-end tests (test/integration, test/regress) may use any
-# layer but no tool's internals except through test/lib.
+# layer but no tool's internals except through test/lib, and test/integration the crash checker.
+# liburing: io/, fs/fuse (FUSE-over-io_uring is the FUSE wire) and test/regress (applications'
+# io_uring I/O).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,9 +65,11 @@ function closure(l,   out, d, i, n) {
 # The layers a file of layer l may include, as " a b c ".
 function allowed(l,   s) {
   if (l == "tools/common") return closure(l)
+  if (l == "tools/crashcheck") return " " l " tools/fsck tools/common generated " closure("fs/fuse")
   if (l ~ /^tools\//) return " " l " tools/common generated " closure("fs/fuse")
   if (l == "test/lib") return " test/lib "
-  if (l == "test/integration" || l == "test/regress") return " " l " test/lib " source_layers " "
+  if (l == "test/integration") return " " l " test/lib tools/crashcheck tools/fsck " source_layers " "
+  if (l == "test/regress") return " " l " test/lib " source_layers " "
   if (l ~ /^test\//) { s = substr(l, 6); return " " l " test/lib " allowed(s) }
   return closure(l)
 }
@@ -81,8 +86,8 @@ $1 == "FILE" { exists[$2] = 1; next }
     if (text ~ /<fuse/ && own !~ /^(test\/)?(fs\/fuse|tools\/chainfs)$/) {
       print file ":" line ": libfuse is for fs/fuse and tools/chainfs only"; bad = 1
     }
-    if (text ~ /<liburing/ && own !~ /^(test\/)?io$/) {
-      print file ":" line ": liburing is for io/ only"; bad = 1
+    if (text ~ /<liburing/ && own !~ /^(test\/)?(io|fs\/fuse)$/ && own != "test/regress") {
+      print file ":" line ": liburing is for io/, fs/fuse and test/regress only"; bad = 1
     }
     next
   }
