@@ -123,7 +123,7 @@ TEST_CASE("RecordingBioDevice: bios on a UringDevice are logged before their cal
     io::UringOptions uo;
     uo.completion = m;
     std::unique_ptr<io::UringDevice> ud;
-    REQUIRE(io::UringDevice::open(img.path, {}, uo, &ud) == 0);
+    REQUIRE(io::UringDevice::open(img.path(), {}, uo, &ud) == 0);
     auto log = std::make_shared<io::WriteLog>();
     auto dev = io::make_recording_device(std::move(ud), log);
     auto* bdev = dynamic_cast<io::BioDevice*>(dev.get());
