@@ -44,7 +44,7 @@ inline fs::Filesystem& filesystem(const Reply& r) { return *r.ctx().fs; }
 
 inline fs::Caller caller(fuse_req_t req) {
   const fuse_ctx* c = fuse_req_ctx(req);
-  return fs::Caller{c->uid, c->gid};
+  return fs::Caller{c->uid, c->gid, c->umask};
 }
 
 // Before the request's caller changes a regular file's data (write, fallocate): removes

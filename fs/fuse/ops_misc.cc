@@ -1,11 +1,14 @@
 // Session and whole-inode operations: init, destroy, statfs, xattrs, access.
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <cstring>
 #include <memory>
 
+#include "fs/fuse/caller_privs.h"
 #include "fs/fuse/ops_common.h"
 #include "fs/fuse/ops_internal.h"
+#include "fs/meta/posix_acl.h"
 
 namespace chainfs::fuse::detail {
 
@@ -25,6 +28,11 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     // File handles (open_by_handle_at, NFS export) are nodeid and generation; the kernel
     // resolves one it no longer caches with a LOOKUP of "." in that nodeid.
     conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+    // POSIX ACLs: the kernel checks permissions with them and caches them; chainfs stores
+    // them, keeps them consistent with the mode and gives new inodes their directory's
+    // default ACL. The kernel then leaves the umask to chainfs too (it sends it along), as
+    // it must not apply where a default ACL decides.
+    conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
     // cache=kernel is write-through unless the user adds -o writeback_cache (applied just
     // below): with FUSE's writeback cache, write(2) succeeds on a full filesystem and ENOSPC
     // or EIO surface only at a later fsync/close, unlike ext4, which reports them at write.
@@ -77,7 +85,20 @@ void op_statfs(fuse_req_t req, fuse_ino_t ino) {
 
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
   guarded(req, "setxattr", ino, [&](Reply& r) {
-    r.error(filesystem(r).setxattr(ino, name, std::string_view(value, size), flags));
+    fs::Filesystem& fs = filesystem(r);
+    bool drop_sgid = false;
+    if (name == fs::acl::kAccessName) {
+      // The mode an access ACL sets loses set-group-ID unless the caller is in the file's
+      // group or has CAP_FSETID, as chmod; the kernel leaves this to the filesystem.
+      auto cur = fs.getattr(ino);
+      if (!cur) return r.error(cur.err());
+      if (cur->mode & S_ISGID) {
+        const fuse_ctx* c = fuse_req_ctx(req);
+        CallerPrivs p = caller_privs(c->pid, c->uid, c->gid);
+        drop_sgid = !p.cap_fsetid && !p.in_group(cur->gid);
+      }
+    }
+    r.error(fs.setxattr(ino, name, std::string_view(value, size), flags, drop_sgid));
   });
 }
 

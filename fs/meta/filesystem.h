@@ -50,6 +50,9 @@ inline constexpr size_t kXattrValueMax = 65536;
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
+  // Permission bits a new inode loses when its directory has no default ACL (with a default
+  // ACL, the ACL decides instead). The kernel leaves the umask to a filesystem with ACLs.
+  uint32_t umask = 0;
 };
 
 struct Attr {
@@ -205,13 +208,21 @@ class Filesystem {
   // whence SEEK_DATA or SEEK_HOLE; -ENXIO past the end.
   virtual Result<uint64_t> lseek(Ino ino, uint64_t off, int whence) = 0;
 
-  // ---- extended attributes (user., trusted., security.; others -EOPNOTSUPP)
-  // flags: 0, XATTR_CREATE (-EEXIST), XATTR_REPLACE (-ENODATA).
-  virtual int setxattr(Ino ino, std::string_view name, std::string_view value, int flags) = 0;
+  // ---- extended attributes (user., trusted., security., the two ACLs; others -EOPNOTSUPP)
+  // flags: 0, XATTR_CREATE (-EEXIST), XATTR_REPLACE (-ENODATA). An ACL must be valid
+  // (-EINVAL); an access ACL sets the mode's permission bits and is dropped when the mode
+  // says as much, and drop_sgid (the caller is neither in the file's group nor has
+  // CAP_FSETID) then also clears set-group-ID. A default ACL only on directories (-EACCES).
+  virtual int setxattr(Ino ino, std::string_view name, std::string_view value, int flags,
+                       bool drop_sgid) = 0;
+  int setxattr(Ino ino, std::string_view name, std::string_view value, int flags) {
+    return setxattr(ino, name, value, flags, false);
+  }
   // size 0: returns the value's length. Too small: -ERANGE. Missing: -ENODATA.
   virtual Result<size_t> getxattr(Ino ino, std::string_view name, char* buf, size_t size) = 0;
   // NUL-separated names; size 0 returns the length needed.
   virtual Result<size_t> listxattr(Ino ino, char* buf, size_t size) = 0;
+  // Removing an ACL that is not there succeeds, as on ext4.
   virtual int removexattr(Ino ino, std::string_view name) = 0;
 
   // mask: F_OK or R_OK|W_OK|X_OK, for a caller with the given uid/gid (root passes all

@@ -9,10 +9,49 @@
 #include "fs/format/xattr.h"
 #include "fs/meta/file_io.h"
 #include "fs/meta/fs_impl.h"
+#include "fs/meta/posix_acl.h"
 #include "fs/meta/time_util.h"
 #include "fs/meta/xattr_store.h"
 
 namespace chainfs::fs {
+
+namespace {
+bool has_xattrs(const format::DiskInode& d) { return d.xattr_inline_len != 0 || d.xattr_block != 0; }
+
+// Where the two ACLs are stored (FORMAT.md): trusted.* names of chainfs's own, which are
+// neither listed nor reachable under those names.
+constexpr std::string_view kAccessKey = "trusted.chainfs.posix_acl_access";
+constexpr std::string_view kDefaultKey = "trusted.chainfs.posix_acl_default";
+
+// The key an attribute name is stored under; empty for the reserved keys themselves.
+std::string_view storage_key(std::string_view name) {
+  if (name == acl::kAccessName) return kAccessKey;
+  if (name == acl::kDefaultName) return kDefaultKey;
+  if (name == kAccessKey || name == kDefaultKey) return {};
+  return name;
+}
+
+std::string_view listed_name(std::string_view key) {
+  if (key == kAccessKey) return acl::kAccessName;
+  if (key == kDefaultKey) return acl::kDefaultName;
+  return key;
+}
+
+// chmod of an inode (mu held exclusively) with an access ACL: the ACL takes the new bits.
+int chmod_acl(Volume& vol, Inode& n, uint32_t mode) {
+  if (!has_xattrs(n.disk)) return 0;
+  XattrStore xs(vol, n.ino, n.disk);
+  format::XattrMap m;
+  if (int r = xs.load(&m); r < 0) return r;
+  auto it = m.find(kAccessKey);
+  if (it == m.end()) return 0;
+  acl::Acl a;
+  if (acl::decode(it->second, &a) < 0) return -EUCLEAN;
+  acl::chmod(&a, mode);
+  it->second = acl::encode(a);
+  return xs.store(m);
+}
+}  // namespace
 
 Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
   if (int r = writable()) return Error{r};
@@ -32,7 +71,10 @@ Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
     }
     d.mtime = t;  // also when the size stays the same, as ext4 does
   }
-  if (set.fields & SetAttr::kMode) d.mode = (d.mode & S_IFMT) | (set.mode & 07777);
+  if (set.fields & SetAttr::kMode) {
+    if (int r = chmod_acl(vol_, n, set.mode); r < 0) return Error{r};
+    d.mode = (d.mode & S_IFMT) | (set.mode & 07777);
+  }
   if (set.fields & SetAttr::kUid) d.uid = set.uid;
   if (set.fields & SetAttr::kGid) d.gid = set.gid;
   if ((set.fields & (SetAttr::kUid | SetAttr::kGid)) && !(set.fields & SetAttr::kMode) && n.is_reg()) {
@@ -185,6 +227,8 @@ Result<uint64_t> FilesystemImpl::lseek(Ino ino, uint64_t off, int whence) {
 namespace {
 int check_xattr_name(std::string_view name, const Inode& in) {
   if (name.empty() || name.size() > kNameMax) return -ERANGE;
+  if (name == acl::kAccessName || name == acl::kDefaultName) return in.is_lnk() ? -EOPNOTSUPP : 0;
+  if (storage_key(name).empty()) return -EOPNOTSUPP;
   std::string_view suffix;
   uint8_t ns = format::xattr_split(name, &suffix);
   if (ns == 0) return -EOPNOTSUPP;
@@ -193,9 +237,29 @@ int check_xattr_name(std::string_view name, const Inode& in) {
   if (ns == format::kXattrUser && !in.is_reg() && !in.is_dir()) return -EPERM;
   return 0;
 }
+
+// The value to store for an ACL set on n (empty: none), with the mode it implies in *mode.
+int acl_value(const Inode& n, std::string_view name, std::string_view value, bool drop_sgid,
+              std::string* out, uint32_t* mode) {
+  acl::Acl a;
+  if (int r = acl::decode(value, &a)) return r;
+  *mode = n.disk.mode;
+  out->clear();
+  if (name == acl::kDefaultName) {
+    if (!n.is_dir()) return a.empty() ? 0 : -EACCES;
+    if (!a.empty()) *out = acl::encode(a);
+    return 0;
+  }
+  if (a.empty()) return 0;
+  // As the kernel's posix_acl_update_mode: a list that says no more than the mode is not kept.
+  if (!acl::equiv_mode(a, mode)) *out = acl::encode(a);
+  if (drop_sgid) *mode &= ~S_ISGID;
+  return 0;
+}
 }  // namespace
 
-int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view value, int flags) {
+int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view value, int flags,
+                             bool drop_sgid) {
   if (int r = writable()) return r;
   auto op = begin_op();
   if (value.size() > kXattrValueMax) return -E2BIG;
@@ -205,15 +269,28 @@ int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view va
   Inode& n = **in;
   std::unique_lock l(n.mu);
   if (int r = check_xattr_name(name, n)) return r;
+  std::string_view key = storage_key(name);
+  bool is_acl = key != name;
+  std::string acl_val;
+  uint32_t mode = n.disk.mode;
+  if (is_acl) {
+    if (int r = acl_value(n, name, value, drop_sgid, &acl_val, &mode)) return r;
+    value = acl_val;
+  }
   XattrStore xs(vol_, ino, n.disk);
   format::XattrMap m;
   int r = xs.load(&m);
   if (r < 0) return r;
-  auto it = m.find(name);
+  auto it = m.find(key);
   if ((flags & XATTR_CREATE) && it != m.end()) return -EEXIST;
   if ((flags & XATTR_REPLACE) && it == m.end()) return -ENODATA;
-  m[std::string(name)] = std::string(value);
+  if (is_acl && value.empty()) {
+    if (it != m.end()) m.erase(it);
+  } else {
+    m[std::string(key)] = std::string(value);
+  }
   if ((r = xs.store(m)) < 0) return r;
+  n.disk.mode = mode;
   n.disk.ctime = now_ts();
   mark_dirty(n);
   return 0;
@@ -225,12 +302,14 @@ Result<size_t> FilesystemImpl::getxattr(Ino ino, std::string_view name, char* bu
   Inode& n = **in;
   std::shared_lock l(n.mu);
   if (name.empty() || name.size() > kNameMax) return Error{-ERANGE};
+  std::string_view key = storage_key(name);
   std::string_view suffix;
-  if (format::xattr_split(name, &suffix) == 0) return Error{-EOPNOTSUPP};
+  if (key.empty() || format::xattr_split(key, &suffix) == 0) return Error{-EOPNOTSUPP};
+  if (!has_xattrs(n.disk)) return Error{-ENODATA};
   format::XattrMap m;
   int r = XattrStore(vol_, ino, n.disk).load(&m);
   if (r < 0) return Error{r};
-  auto it = m.find(name);
+  auto it = m.find(key);
   if (it == m.end()) return Error{-ENODATA};
   if (size == 0) return it->second.size();
   if (size < it->second.size()) return Error{-ERANGE};
@@ -247,12 +326,14 @@ Result<size_t> FilesystemImpl::listxattr(Ino ino, char* buf, size_t size) {
   int r = XattrStore(vol_, ino, n.disk).load(&m);
   if (r < 0) return Error{r};
   size_t need = 0;
-  for (auto& [k, v] : m) need += k.size() + 1;
+  for (auto& [k, v] : m) need += listed_name(k).size() + 1;
   if (size == 0) return need;
   if (size < need) return Error{-ERANGE};
   for (auto& [k, v] : m) {
-    std::memcpy(buf, k.c_str(), k.size() + 1);
-    buf += k.size() + 1;
+    std::string_view name = listed_name(k);
+    std::memcpy(buf, name.data(), name.size());
+    buf[name.size()] = '\0';
+    buf += name.size() + 1;
   }
   return need;
 }
@@ -265,19 +346,39 @@ int FilesystemImpl::removexattr(Ino ino, std::string_view name) {
   Inode& n = **in;
   std::unique_lock l(n.mu);
   if (name.empty() || name.size() > kNameMax) return -ERANGE;
+  std::string_view key = storage_key(name);
   std::string_view suffix;
-  if (format::xattr_split(name, &suffix) == 0) return -EOPNOTSUPP;
+  if (key.empty() || format::xattr_split(key, &suffix) == 0) return -EOPNOTSUPP;
   XattrStore xs(vol_, ino, n.disk);
   format::XattrMap m;
   int r = xs.load(&m);
   if (r < 0) return r;
-  auto it = m.find(name);
-  if (it == m.end()) return -ENODATA;
+  auto it = m.find(key);
+  if (it == m.end()) return key == name ? -ENODATA : 0;
   m.erase(it);
   if ((r = xs.store(m)) < 0) return r;
   n.disk.ctime = now_ts();
   mark_dirty(n);
   return 0;
+}
+
+int FilesystemImpl::inherit_acl(const Caller& who, Inode& dir, Inode& child) {
+  format::DiskInode& d = child.disk;
+  format::XattrMap dm;
+  if (has_xattrs(dir.disk)) {
+    if (int r = XattrStore(vol_, dir.ino, dir.disk).load(&dm); r < 0) return r;
+  }
+  auto it = dm.find(kDefaultKey);
+  if (it == dm.end()) {
+    d.mode &= ~(who.umask & 0777);
+    return 0;
+  }
+  acl::Acl a;
+  if (acl::decode(it->second, &a) < 0) return -EUCLEAN;
+  format::XattrMap cm;
+  if (child.is_dir()) cm[std::string(kDefaultKey)] = it->second;
+  if (acl::create_masq(&a, &d.mode)) cm[std::string(kAccessKey)] = acl::encode(a);
+  return cm.empty() ? 0 : XattrStore(vol_, child.ino, d).store(cm);
 }
 
 int FilesystemImpl::access(const Caller& who, Ino ino, int mask) {

@@ -73,7 +73,8 @@ class FilesystemImpl final : public Filesystem {
   int fsync(Ino ino, bool datasync) override;
   int fallocate(Ino ino, int mode, uint64_t off, uint64_t len) override;
   Result<uint64_t> lseek(Ino ino, uint64_t off, int whence) override;
-  int setxattr(Ino ino, std::string_view name, std::string_view value, int flags) override;
+  using Filesystem::setxattr;
+  int setxattr(Ino ino, std::string_view name, std::string_view value, int flags, bool drop_sgid) override;
   Result<size_t> getxattr(Ino ino, std::string_view name, char* buf, size_t size) override;
   Result<size_t> listxattr(Ino ino, char* buf, size_t size) override;
   int removexattr(Ino ino, std::string_view name) override;
@@ -94,6 +95,9 @@ class FilesystemImpl final : public Filesystem {
   void free_inode_locked(Inode& in);
   Result<InodeRef> new_inode(const Caller& who, Inode& parent, uint32_t mode, uint64_t rdev);
   void drop_new_inode(const InodeRef& in);
+  // A new inode (its mu held) in dir (mu held): the default ACL of dir becomes its access
+  // ACL (and a directory's default ACL), or, without one, the umask applies.
+  int inherit_acl(const Caller& who, Inode& dir, Inode& child);
   Result<Attr> create_entry(const Caller& who, Ino parent, std::string_view name, uint32_t mode,
                             uint64_t rdev, std::string_view symlink_target);
   int remove_entry(Ino parent, std::string_view name, bool dir);

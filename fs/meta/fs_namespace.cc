@@ -134,7 +134,13 @@ Result<Attr> FilesystemImpl::create_entry(const Caller& who, Ino parent, std::st
   InodeRef child = *c;
   {
     std::unique_lock cl(child->mu);
-    if (S_ISLNK(mode)) {
+    if (!S_ISLNK(mode)) {
+      if (int e = inherit_acl(who, dir, *child); e < 0) {
+        cl.unlock();
+        drop_new_inode(child);
+        return Error{e};
+      }
+    } else {
       format::DiskInode& d = child->disk;
       if (target.size() <= format::kInlineDataSize) {
         std::memcpy(d.inline_data.data(), target.data(), target.size());
