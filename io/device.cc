@@ -41,7 +41,7 @@ namespace {
 int try_open(const std::string& path, const OpenOptions& opts, bool direct, bool is_blk) {
   int flags = (opts.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
   if (direct) flags |= O_DIRECT;
-  if (opts.exclusive && is_blk) flags |= O_EXCL;  // the kernel's claim on a block device
+  if (opts.exclusive && is_blk && !opts.kernel_claims) flags |= O_EXCL;  // the kernel's claim on a block device
   int fd = ::open(path.c_str(), flags);
   if (fd < 0) return -errno;
   if (opts.exclusive) {

@@ -42,6 +42,9 @@ class Device {
 struct OpenOptions {
   bool read_only = false;
   bool exclusive = true;      // O_EXCL on block devices plus flock(LOCK_EX) on everything
+  // The kernel claims the block device itself (a fuseblk mount, after the open): no O_EXCL,
+  // which would make that claim fail; the flock still keeps a second chainfs off.
+  bool kernel_claims = false;
   bool direct = true;         // O_DIRECT; falls back to buffered I/O + fdatasync where refused
   int busy_wait_ms = 0;       // on EBUSY, retry for this long (a previous daemon may be exiting)
 };

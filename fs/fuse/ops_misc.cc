@@ -58,9 +58,16 @@ void op_init(void* userdata, fuse_conn_info* conn) {
 }
 
 void op_destroy(void* userdata) {
-  // The daemon calls Filesystem::unmount() after the loop, for the fuse and fuseblk cases
-  // alike; here only the queued direct-write replies are sent and their thread ends.
-  static_cast<Context*>(userdata)->direct_writes.reset();
+  // A fuseblk mount's umount(2) waits for the reply to DESTROY, which libfuse sends when this
+  // returns: everything reaches the device first. (A plain fuse mount gets no DESTROY; libfuse
+  // calls this when the session is destroyed, after the loop.)
+  auto* ctx = static_cast<Context*>(userdata);
+  ctx->direct_writes.reset();  // the queued direct-write replies are sent, their thread ends
+  int r = ctx->fs->unmount();
+  try {
+    if (r < 0) spdlog::error("unmount: flushing the filesystem failed: {}", std::strerror(-r));
+  } catch (...) {  // logging failed; the daemon's exit status does not depend on it
+  }
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t ino) {

@@ -140,6 +140,8 @@ const char* options_help() {
          "    -o nodiratime|diratime  no atime updates on directories / updates (default)\n"
          "    -o lazytime|nolazytime  accepted; timestamps stay in memory until write-back anyway\n"
          "    -o allow_other          let other users access the mount\n"
+         "    -o blkdev               fuseblk mount (root, DEV a block device): umount\n"
+         "                            returns once everything is on the device\n"
          "    -o fsname=NAME          mount source shown by df/findmnt (default: DEV);\n"
          "                            given without subtype=, the type is plain 'fuse'\n"
          "    -o subtype=TYPE         type fuse.TYPE (default chainfs)\n"

@@ -141,7 +141,7 @@ class FilesystemImpl final : public Filesystem {
   std::atomic<bool> read_only_{false};
   bool was_unclean_ = false;
   uint64_t recovered_ = 0;
-  bool unmounted_ = false;
+  std::atomic<bool> unmounted_{false};
 
   std::mutex rename_mu_;
   std::mutex sync_mu_;

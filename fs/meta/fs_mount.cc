@@ -465,8 +465,7 @@ int FilesystemImpl::set_read_only(bool ro) {
 }
 
 int FilesystemImpl::unmount() {
-  if (unmounted_) return 0;
-  unmounted_ = true;
+  if (unmounted_.exchange(true)) return 0;
   {
     std::lock_guard l(flusher_mu_);
     stop_flusher_ = true;
@@ -595,7 +594,10 @@ void FilesystemImpl::maybe_free(const InodeRef& in) {
 }
 
 void FilesystemImpl::forget(Ino ino, uint64_t nlookup) {
+  // A fuseblk mount unmounts in DESTROY, which a forget on another thread may overtake.
+  if (unmounted_) return;
   auto op = begin_op();
+  if (unmounted_) return;
   InodeRef in;
   {
     std::lock_guard g(map_mu_);

@@ -31,6 +31,7 @@ enum Key {
   kAtimeFlag, // access-time option libfuse passes to the kernel (atime, noatime): also kFlag
   kAtime,     // access-time option libfuse does not know: the daemon's alone, remembered
   kKeep,      // libfuse's own option: kept as is
+  kBlkdev,    // -o blkdev (kept for libfuse too)
   kRemount,
   kIgnore,    // what mount.fuse3/mount(8) pass and the kernel sets by itself
   kNonempty,
@@ -80,7 +81,7 @@ const struct fuse_opt kTable[] = {
     FUSE_OPT_KEY("default_permissions", kKeep),
     FUSE_OPT_KEY("allow_root", kKeep),
     FUSE_OPT_KEY("auto_unmount", kKeep),
-    FUSE_OPT_KEY("blkdev", kKeep),
+    FUSE_OPT_KEY("blkdev", kBlkdev),
     FUSE_OPT_KEY("blksize=", kKeep),
     FUSE_OPT_KEY("context=", kKeep),
     FUSE_OPT_KEY("fscontext=", kKeep),
@@ -227,6 +228,7 @@ int handle(ParseState* st, const char* arg_c, int key) {
       st->atime.apply(arg);
       return key == kAtimeFlag ? 1 : 0;
     case kKeep: return 1;
+    case kBlkdev: cl.blkdev = true; return 1;
     case kRemount: cl.remount = true; return 0;
     case kIgnore: return 0;
     case kNonempty: cl.nonempty = true; return 0;

@@ -36,6 +36,9 @@ struct CommandLine {
   bool remount = false;   // -o remount: switch a running mount, never start a daemon
   bool nonempty = false;
   bool allow_other = false;
+  // -o blkdev: a fuseblk mount (root, a block device): umount(2) returns only after the
+  // daemon answered DESTROY, by which time everything is on the device.
+  bool blkdev = false;
   std::string fsname;   // given by the user, else empty
   std::string subtype;  // given by the user, else empty
   // The generic mount flags given (ro, rw, nosuid, dev, noatime, ...) in order, for a

@@ -113,6 +113,7 @@ int record_if_asked(std::unique_ptr<io::Device>* dev) {
 int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev) {
   io::OpenOptions oo;
   oo.exclusive = true;
+  oo.kernel_claims = cl.blkdev;
   oo.busy_wait_ms = kBusyWaitMs;
   // Read-write even for -o ro, so a later remount,rw can write; a write-protected
   // device still mounts read-only. The device type follows write_strategy (data_device.h).
@@ -139,6 +140,9 @@ int serve(CommandLine& cl, const std::string& mnt) {
   // Before any thread starts (the filesystem may start some when mounted), so that only
   // the remount listener ever receives SIGUSR1.
   block_control_signal();
+  struct stat st {};
+  if (cl.blkdev && (stat(cl.device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)))
+    return fail("-o blkdev needs a block device: " + cl.device + " is not one (attach an image with losetup)");
   std::unique_ptr<io::Device> dev;
   if (int e = open_device(cl, &dev); e < 0) return fail(device_error(cl.device, e));
   std::string message;
