@@ -116,6 +116,7 @@ const struct fuse_opt kTable[] = {
     FUSE_OPT_KEY("group_id=", kIgnore),
     FUSE_OPT_KEY("rootmode=", kIgnore),
     FUSE_OPT_KEY("defaults", kIgnore),
+    FUSE_OPT_KEY("acl", kIgnore),  // POSIX ACLs are always on, as ext4's acl option says
     FUSE_OPT_KEY("nonempty", kNonempty),
     FUSE_OPT_KEY("write_strategy=", kChainfs),
     FUSE_OPT_KEY("completion=", kChainfs),

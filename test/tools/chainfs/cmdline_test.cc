@@ -237,3 +237,13 @@ TEST_CASE("nonempty is chainfs's check, not passed to libfuse") {
   CHECK(p.cl.nonempty);
   CHECK_FALSE(has_opt(p, "nonempty"));
 }
+
+TEST_CASE("blkdev is remembered and passed to libfuse; acl is accepted and consumed") {
+  auto p = parse({"chainfs", "/dev/loop0", "MNT", "-o", "blkdev,acl"});
+  REQUIRE(p.rc == 0);
+  CHECK(p.cl.blkdev);
+  CHECK(has_opt(p, "blkdev"));
+  CHECK_FALSE(has_opt(p, "acl"));
+  CHECK_FALSE(parse({"chainfs", "/dev/loop0", "MNT"}).cl.blkdev);
+  CHECK(parse({"chainfs", "IMG", "MNT", "-o", "noacl"}).rc != 0);  // as ext4: ACLs cannot be turned off
+}
