@@ -1,7 +1,6 @@
 #include "fs/meta/block_cache.h"
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -107,31 +106,12 @@ void BlockCache::forget(uint64_t blk) {
 
 int BlockCache::flush_dirty() {
   std::lock_guard fg(flush_mu_);
-  // Snapshot dirty blocks under the lock and mark them clean; a block re-dirtied while
-  // it is being written stays dirty for the next round.
-  std::vector<std::pair<uint64_t, mem::AlignedBuffer>> batch;
-  {
-    std::lock_guard g(mu_);
-    for (auto& [blk, e] : map_) {
-      if (!e->dirty) continue;
-      mem::AlignedBuffer copy(kBlockSize);
-      std::memcpy(copy.data(), e->buf.data(), kBlockSize);
-      batch.emplace_back(blk, std::move(copy));
-      set_dirty_locked(*e, false);
-    }
-  }
-  std::sort(batch.begin(), batch.end(), [](auto& a, auto& b) { return a.first < b.first; });
-  int first_err = 0;
-  for (auto& [blk, buf] : batch) {
-    int r = dev_.write(blk * kBlockSize, buf.data(), kBlockSize);
-    if (r < 0) {
-      if (!first_err) first_err = r;
-      std::lock_guard g(mu_);
-      auto it = map_.find(blk);
-      if (it != map_.end()) set_dirty_locked(*it->second, true);
-    }
-  }
-  return first_err;
+  // The running transaction's blocks, written home; a block re-dirtied while it is being
+  // written stays dirty for the next round.
+  std::vector<BlockImage> batch = take_dirty();
+  int r = write_home(batch);
+  if (r < 0) redirty(batch);
+  return r;
 }
 
 std::vector<BlockImage> BlockCache::take_dirty() {
@@ -180,22 +160,10 @@ size_t BlockCache::committed_count() const {
 
 int BlockCache::write_home(std::vector<BlockImage> blocks) {
   std::sort(blocks.begin(), blocks.end(), [](const BlockImage& a, const BlockImage& b) { return a.home < b.home; });
-  const size_t max_run = std::min<size_t>(256, IOV_MAX);
-  std::vector<struct iovec> iov;
-  for (size_t i = 0; i < blocks.size();) {
-    size_t j = i;
-    iov.clear();
-    while (j < blocks.size() && iov.size() < max_run && blocks[j].home == blocks[i].home + (j - i)) {
-      iov.push_back({const_cast<char*>(blocks[j].data->data()), kBlockSize});
-      ++j;
-    }
-    int r = dev_.writev(blocks[i].home * kBlockSize, iov.data(), static_cast<int>(iov.size()));
-    if (r < 0) return r;
-    home_requests_.fetch_add(1, std::memory_order_relaxed);
-    home_bytes_.fetch_add(iov.size() * kBlockSize, std::memory_order_relaxed);
-    i = j;
-  }
-  return 0;
+  std::vector<BlockWriter::Block> out;
+  out.reserve(blocks.size());
+  for (const BlockImage& b : blocks) out.push_back({b.home, b.data->data()});
+  return writer_.write(out);
 }
 
 int BlockCache::checkpoint() {

@@ -21,6 +21,7 @@
 
 #include <vector>
 
+#include "fs/meta/block_writer.h"
 #include "fs/meta/journal.h"
 #include "io/device.h"
 #include "mem/aligned_buffer.h"
@@ -30,7 +31,7 @@ namespace chainfs::fs {
 class BlockCache {
  public:
   explicit BlockCache(io::Device& dev, size_t max_clean_blocks = 32768)
-      : dev_(dev), max_clean_(max_clean_blocks) {}
+      : dev_(dev), writer_(dev), max_clean_(max_clean_blocks) {}
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
 
@@ -47,6 +48,8 @@ class BlockCache {
   // data that reuses the block. (A committed image awaiting checkpoint stays: the
   // allocator keeps such a block from reuse until the checkpoint.)
   void forget(uint64_t blk);
+  // Home writes go through the engine's asynchronous side from now on (BlockWriter).
+  void attach(io::BioDevice& bdev) { writer_.attach(bdev); }
   // Writes every dirty block to its home (ascending order), bypassing the journal. Does
   // not flush the device.
   int flush_dirty();
@@ -68,8 +71,8 @@ class BlockCache {
   // Writes images to their home blocks, adjacent ones in one request.
   int write_home(std::vector<BlockImage> blocks);
   // Requests and bytes of checkpoint (home) writes.
-  uint64_t home_write_requests() const { return home_requests_; }
-  uint64_t home_write_bytes() const { return home_bytes_; }
+  uint64_t home_write_requests() const { return writer_.requests(); }
+  uint64_t home_write_bytes() const { return writer_.bytes(); }
   // Reads blocks [first, first + n) into buf without caching them (bulk reads: bitmaps at
   // mount), committed images not yet at home included.
   int read_uncached(uint64_t first, uint64_t n, char* buf);
@@ -85,13 +88,13 @@ class BlockCache {
   void set_dirty_locked(Entry& e, bool dirty);
 
   io::Device& dev_;
+  BlockWriter writer_;
   size_t max_clean_;
   std::mutex flush_mu_;
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::unique_ptr<Entry>> map_;
   std::atomic<size_t> dirty_n_{0};
   std::unordered_map<uint64_t, std::shared_ptr<const mem::AlignedBuffer>> committed_;  // guarded by mu_
-  std::atomic<uint64_t> home_requests_{0}, home_bytes_{0};
 };
 
 }  // namespace chainfs::fs

@@ -32,7 +32,10 @@ DataPath::DataPath(io::Device& dev, const MountOptions& opts) {
   cache::CacheOptions co;
   co.write = opts.write_strategy;
   co.read = opts.read_strategy;
-  co.flush_interval_ms = std::max(1u, opts.flush_interval_s) * 1000;
+  // No timer of the cache's own: the metadata layer's flusher writes the data back, then
+  // commits the metadata that maps it (one flusher, in that order). The cache's flusher
+  // still runs when the dirty threshold kicks it.
+  co.flush_interval_ms = 0;
   pages_ = std::make_unique<cache::PageCache>(dev, *bdev_, *pool_, co);
   if (!opts.stats_path.empty()) {
     MountOptions o = opts;

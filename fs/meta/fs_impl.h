@@ -120,8 +120,11 @@ class FilesystemImpl final : public Filesystem {
   // Commits the running transaction (sync_mu_ held): data, then the metadata through the
   // journal. clean_state records a clean filesystem. checkpoint also writes every
   // committed block home and empties the journal.
-  int write_back(bool clean_state, bool checkpoint = false);
+  // data_why: what the data writeback is counted as in the cache's statistics.
+  int write_back(bool clean_state, bool checkpoint = false, cache::Trigger data_why = cache::Trigger::kSyncAll);
   int checkpoint_locked();  // sync_mu_ held
+  // journal_ becomes the journal the superblock describes, writing through the data path.
+  void open_journal(const format::Superblock& sb);
   // Commit and checkpoint, so every freed block is allocatable (before ENOSPC).
   int reclaim();
   // Writes the superblock in place (both copies, flushed), with or without the

@@ -86,7 +86,7 @@ int FilesystemImpl::mount(std::string* msg) {
     // must refuse the filesystem (kIncompatRecover), until the clean unmount clears it.
     if (!journal_) {
       // A filesystem made before the journal existed: its reserved region becomes one.
-      journal_ = std::make_unique<Journal>(dev, sb.journal_start, sb.journal_blocks, sb.uuid);
+      open_journal(sb);
       if ((r = journal_->create()) < 0) {
         *msg = fmt::format("cannot create the journal: {}", std::strerror(-r));
         return r;
@@ -139,6 +139,12 @@ int FilesystemImpl::mount(std::string* msg) {
   return 0;
 }
 
+void FilesystemImpl::open_journal(const format::Superblock& sb) {
+  journal_ = std::make_unique<Journal>(vol_.dev(), sb.journal_start, sb.journal_blocks, sb.uuid,
+                                       opts_.force_compound_fallback);
+  journal_->attach(vol_.data().bio_device());
+}
+
 int FilesystemImpl::recover_journal(format::Superblock* sb, std::string* msg) {
   io::Device& dev = vol_.dev();
   if (!(sb->compat & format::kCompatJournal)) {
@@ -148,7 +154,7 @@ int FilesystemImpl::recover_journal(format::Superblock* sb, std::string* msg) {
     }
     return 0;
   }
-  journal_ = std::make_unique<Journal>(dev, sb->journal_start, sb->journal_blocks, sb->uuid);
+  open_journal(*sb);
   JournalRecovery rec;
   std::string why;
   int r = journal_->recover(&rec, &why);
@@ -228,6 +234,8 @@ void FilesystemImpl::publish_journal_stats() {
                           {"write_requests", wr},
                           {"write_bytes", wb},
                           {"avg_write_kib", avg_kib(wb, wr)},
+                          {"log_buffers", js->log_buffers.load()},
+                          {"contiguous_log_buffers", js->contiguous_log_buffers.load()},
                           {"checkpoint_requests", hr},
                           {"checkpoint_bytes", hb},
                           {"avg_checkpoint_kib", avg_kib(hb, hr)}};
@@ -242,10 +250,11 @@ void FilesystemImpl::flusher_loop() {
     l.unlock();
     {
       std::lock_guard g(sync_mu_);
-      // The periodic commit; the checkpoint too once the journal is half full, so that
-      // commits seldom have to wait for one.
+      // The filesystem's one periodic flusher: file data, then the commit of the metadata
+      // that maps it; the checkpoint too once the journal is half full, so that commits
+      // seldom have to wait for one.
       bool ckpt = journal_ && journal_->used() * 2 > journal_->region_blocks();
-      int r = read_only_ ? 0 : write_back(false, ckpt);
+      int r = read_only_ ? 0 : write_back(false, ckpt, cache::Trigger::kTimer);
       if (r < 0) spdlog::error("chainfs: periodic write-back failed: {}", std::strerror(-r));
     }
     l.lock();
@@ -301,7 +310,7 @@ int FilesystemImpl::checkpoint_locked() {
   return 0;
 }
 
-int FilesystemImpl::write_back(bool clean_state, bool checkpoint) {
+int FilesystemImpl::write_back(bool clean_state, bool checkpoint, cache::Trigger data_why) {
   // Ordered mode (as ext4's data=ordered): file data before the metadata that maps it, so a
   // crash never leaves metadata pointing at blocks whose data was not written.
   // 0. every dirty data page, written and waited for: first without stopping operations
@@ -314,7 +323,7 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint) {
   //    flush; 6. freed blocks become allocatable (allocator.h); 7. checkpoint when asked
   //    or when the journal has no room.
   cache::PageCache& pc = vol_.pages();
-  int data_err = pc.writeback_all(true, cache::Trigger::kSyncAll);
+  int data_err = pc.writeback_all(true, data_why);
   std::unique_lock gate(txn_gate_);
   if (int e = pc.writeback_all(true, cache::Trigger::kSyncAll); e < 0 && !data_err) data_err = e;
   std::vector<InodeRef> todo;
@@ -448,7 +457,7 @@ int FilesystemImpl::set_read_only(bool ro) {
   }
   if (!journal_) {
     std::lock_guard sg(vol_.sb_mu);
-    journal_ = std::make_unique<Journal>(vol_.dev(), vol_.sb.journal_start, vol_.sb.journal_blocks, vol_.sb.uuid);
+    open_journal(vol_.sb);
   }
   // A read-only mount may hold a journal replayed in memory: it goes home first.
   int r = (vol_.sb.compat & format::kCompatJournal) ? checkpoint_locked() : journal_->create();

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
+#include <cstring>
 #include <ctime>
 
 #include "fs/format/crc32c.h"
@@ -13,8 +13,21 @@ namespace chainfs::fs {
 
 using format::kBlockSize;
 
-namespace {
-constexpr size_t kMaxIov = 256;  // 1 MiB per journal write request
+Journal::Journal(io::Device& dev, uint64_t start, uint64_t blocks, const Uuid& uuid, bool force_compound_fallback)
+    : dev_(dev), writer_(dev), start_(start), blocks_(blocks), uuid_(uuid) {
+  mem::PoolOptions po;
+  po.kind = mem::PoolKind::kGang;
+  po.arena_bytes = std::max<size_t>(blocks * kBlockSize, size_t{2} << 20);  // one arena holds the largest log
+  po.force_fallback = force_compound_fallback;
+  pool_ = mem::make_page_pool(po);
+}
+
+int Journal::write_blocks(std::span<const BlockWriter::Block> blocks) {
+  uint64_t before = writer_.requests();
+  int r = writer_.write(blocks);
+  stats_->write_requests.fetch_add(writer_.requests() - before, std::memory_order_relaxed);
+  if (r == 0) stats_->write_bytes.fetch_add(blocks.size() * kBlockSize, std::memory_order_relaxed);
+  return r;
 }
 
 uint64_t Journal::max_homes(uint64_t free_blocks) {
@@ -33,12 +46,8 @@ int Journal::write_super() {
   js.tail_seq = tail_seq_;
   mem::AlignedBuffer b(kBlockSize);
   format::encode_journal_super(js, b.data());
-  int r = dev_.write(start_ * kBlockSize, b.data(), kBlockSize);
-  if (r == 0) {
-    stats_->write_requests.fetch_add(1, std::memory_order_relaxed);
-    stats_->write_bytes.fetch_add(kBlockSize, std::memory_order_relaxed);
-  }
-  return r;
+  BlockWriter::Block blk{start_, b.data()};
+  return write_blocks({&blk, 1});
 }
 
 int Journal::create(uint64_t seq) {
@@ -48,9 +57,10 @@ int Journal::create(uint64_t seq) {
   // Whatever an earlier journal left in the region must not parse as a log: its first
   // block goes (a log starts there).
   mem::AlignedBuffer zero(kBlockSize);
-  int r = dev_.write((start_ + 1) * kBlockSize, zero.data(), kBlockSize);
+  BlockWriter::Block first{start_ + 1, zero.data()};
+  int r = write_blocks({&first, 1});
   if (r == 0) r = write_super();
-  return r < 0 ? r : dev_.flush();
+  return r < 0 ? r : writer_.flush();
 }
 
 int Journal::recover(JournalRecovery* out, std::string* why) {
@@ -114,46 +124,40 @@ int Journal::recover(JournalRecovery* out, std::string* why) {
   return 0;
 }
 
-int Journal::write_run(uint64_t first, const std::vector<struct iovec>& iov) {
-  for (size_t i = 0; i < iov.size(); i += kMaxIov) {
-    size_t n = std::min(kMaxIov, iov.size() - i);
-    int r = dev_.writev((start_ + first + i) * kBlockSize, iov.data() + i, static_cast<int>(n));
-    if (r < 0) return r;
-    stats_->write_requests.fetch_add(1, std::memory_order_relaxed);
-    stats_->write_bytes.fetch_add(n * kBlockSize, std::memory_order_relaxed);
-  }
-  return 0;
-}
-
 int Journal::commit(const std::vector<BlockImage>& txn) {
   if (txn.empty()) return 0;
   if (!fits(txn.size())) return -ENOSPC;
   const uint64_t seq = next_seq_;
   const size_t per = format::kJournalTagsPerDesc;
-  size_t ndesc = (txn.size() + per - 1) / per;
-  std::vector<mem::AlignedBuffer> descs;
-  descs.reserve(ndesc);
-  std::vector<struct iovec> iov;
-  iov.reserve(txn.size() + ndesc);
+  const size_t ndesc = (txn.size() + per - 1) / per;
+  // The log: each descriptor followed by its images, in one buffer.
+  mem::CompoundBuffer log = pool_->alloc_compound((txn.size() + ndesc) * kBlockSize);
+  stats_->log_buffers.fetch_add(1, std::memory_order_relaxed);
+  if (log.contiguous()) stats_->contiguous_log_buffers.fetch_add(1, std::memory_order_relaxed);
+  std::vector<BlockWriter::Block> blocks;
+  blocks.reserve(log.page_count());
   std::vector<uint64_t> homes(per);
   uint32_t txn_crc = 0;
+  auto add = [&](const char* page) {
+    txn_crc = format::crc32c::extend(txn_crc, page, kBlockSize);
+    blocks.push_back({start_ + head_ + blocks.size(), page});
+  };
   for (size_t i = 0; i < txn.size(); i += per) {
     size_t n = std::min(per, txn.size() - i);
     for (size_t k = 0; k < n; ++k) homes[k] = txn[i + k].home;
-    auto& d = descs.emplace_back(kBlockSize);
-    format::encode_journal_desc(seq, uuid_, homes.data(), static_cast<uint32_t>(n), d.data());
-    txn_crc = format::crc32c::extend(txn_crc, d.data(), kBlockSize);
-    iov.push_back({d.data(), kBlockSize});
+    char* d = log.page(blocks.size());
+    format::encode_journal_desc(seq, uuid_, homes.data(), static_cast<uint32_t>(n), d);
+    add(d);
     for (size_t k = 0; k < n; ++k) {
-      const auto& img = *txn[i + k].data;
-      txn_crc = format::crc32c::extend(txn_crc, img.data(), kBlockSize);
-      iov.push_back({const_cast<char*>(img.data()), kBlockSize});
+      char* img = log.page(blocks.size());
+      std::memcpy(img, txn[i + k].data->data(), kBlockSize);
+      add(img);
     }
   }
   // 1. descriptors and images, 2. flush (they, and every data write completed before,
   // are durable), 3. the commit block, 4. flush: the transaction is durable.
-  if (int r = write_run(head_, iov); r < 0) return r;
-  if (int r = dev_.flush(); r < 0) return r;
+  if (int r = write_blocks(blocks); r < 0) return r;
+  if (int r = writer_.flush(); r < 0) return r;
   format::JournalCommit c;
   c.seq = seq;
   c.blocks = static_cast<uint32_t>(txn.size());
@@ -163,9 +167,10 @@ int Journal::commit(const std::vector<BlockImage>& txn) {
   c.time = ::time(nullptr);
   mem::AlignedBuffer cb(kBlockSize);
   format::encode_journal_commit(c, cb.data());
-  if (int r = write_run(head_ + iov.size(), {{cb.data(), kBlockSize}}); r < 0) return r;
-  if (int r = dev_.flush(); r < 0) return r;
-  head_ += iov.size() + 1;
+  BlockWriter::Block commit{start_ + head_ + blocks.size(), cb.data()};
+  if (int r = write_blocks({&commit, 1}); r < 0) return r;
+  if (int r = writer_.flush(); r < 0) return r;
+  head_ += blocks.size() + 1;
   ++next_seq_;
   stats_->commits.fetch_add(1, std::memory_order_relaxed);
   stats_->blocks.fetch_add(txn.size(), std::memory_order_relaxed);
@@ -176,7 +181,7 @@ int Journal::reset() {
   tail_seq_ = next_seq_;
   int r = write_super();
   if (r < 0) return r;
-  if ((r = dev_.flush()) < 0) return r;
+  if ((r = writer_.flush()) < 0) return r;
   head_ = 1;
   stats_->resets.fetch_add(1, std::memory_order_relaxed);
   return 0;

@@ -15,6 +15,10 @@
 // whole. Replaying is idempotent (images, not deltas), so a crash during replay just
 // replays again.
 //
+// Every journal write goes through a BlockWriter (the bio_chain builder); a transaction's
+// log blocks are one mem/ compound buffer, one contiguous run when the journal's page pool
+// has one, so the log reaches the device in requests as large as the device takes.
+//
 // Not thread-safe: the metadata layer calls it under its write-back lock.
 #include <array>
 #include <atomic>
@@ -25,8 +29,10 @@
 #include <vector>
 
 #include "fs/format/journal.h"
+#include "fs/meta/block_writer.h"
 #include "io/device.h"
 #include "mem/aligned_buffer.h"
+#include "mem/page_pool.h"
 
 namespace chainfs::fs {
 
@@ -43,6 +49,9 @@ struct JournalStats {
   std::atomic<uint64_t> write_requests{0};  // journal write requests and their bytes
   std::atomic<uint64_t> write_bytes{0};
   std::atomic<uint64_t> resets{0};          // checkpoints that emptied the journal
+  // Transactions' log buffers (mem/ compound buffers) and how many were one contiguous run.
+  std::atomic<uint64_t> log_buffers{0};
+  std::atomic<uint64_t> contiguous_log_buffers{0};
 };
 
 // What recover() found.
@@ -59,8 +68,8 @@ class Journal {
   using Uuid = std::array<uint8_t, 16>;
 
   // The region [start, start + blocks) of dev, for the filesystem with this uuid.
-  Journal(io::Device& dev, uint64_t start, uint64_t blocks, const Uuid& uuid)
-      : dev_(dev), start_(start), blocks_(blocks), uuid_(uuid) {}
+  // force_compound_fallback: log buffers are always scatter lists (PoolOptions).
+  Journal(io::Device& dev, uint64_t start, uint64_t blocks, const Uuid& uuid, bool force_compound_fallback = false);
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
@@ -88,15 +97,20 @@ class Journal {
   int reset();
 
   std::shared_ptr<const JournalStats> stats() const { return stats_; }
+  // Writes go to the engine's asynchronous side from now on (BlockWriter::attach).
+  void attach(io::BioDevice& bdev) { writer_.attach(bdev); }
 
  private:
   static uint64_t max_homes(uint64_t free_blocks);
   int write_super();
-  // Writes blocks [first, first + iov.size()) of the region, in requests of at most
-  // kMaxIov segments.
-  int write_run(uint64_t first, const std::vector<struct iovec>& iov);
+  // Writes the given blocks of the region (relative block numbers), counted in stats_.
+  int write_blocks(std::span<const BlockWriter::Block> blocks);
 
   io::Device& dev_;
+  BlockWriter writer_;
+  // Where log buffers come from: a pool of the journal's own, so that a commit never waits
+  // for the page cache's byte cap (whose reclaim may itself wait for a commit).
+  std::unique_ptr<mem::PagePool> pool_;
   const uint64_t start_, blocks_;
   const Uuid uuid_;
   uint64_t head_ = 1;      // relative block where the next transaction starts

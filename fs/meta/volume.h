@@ -27,7 +27,11 @@ class Volume {
   io::Device& dev() { return *dev_; }
   // File data: the page cache over dev (fs/cache/INTEGRATION.md). start_data_path() runs
   // once, before any file data is touched.
-  void start_data_path(const MountOptions& opts) { data_ = std::make_unique<DataPath>(*dev_, opts); }
+  // The block cache's home writes go through the data path's engine from then on.
+  void start_data_path(const MountOptions& opts) {
+    data_ = std::make_unique<DataPath>(*dev_, opts);
+    cache.attach(data_->bio_device());
+  }
   DataPath& data() { return *data_; }
   cache::PageCache& pages() { return data_->pages(); }
   uint64_t data_start() const { return data_start_; }

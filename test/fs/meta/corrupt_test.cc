@@ -13,7 +13,6 @@
 #include "test/fs/meta/meta_fixture.h"
 
 using namespace chainfs;
-using chainfs::test::ForwardDevice;
 using chainfs::test::MemFs;
 using fs::kRootIno;
 
@@ -30,7 +29,7 @@ void write_sb(io::MemDevice& dev, const format::Superblock& sb, uint64_t block) 
   format::encode_superblock(sb, dev.bytes().data() + block * 4096);
 }
 int try_mount(io::MemDevice& dev, std::string* msg, std::unique_ptr<fs::Filesystem>* out = nullptr) {
-  auto r = fs::mount_filesystem(std::make_unique<ForwardDevice>(dev), {}, msg);
+  auto r = fs::mount_filesystem(std::make_unique<io::BorrowedDevice>(dev), {}, msg);
   if (!r.ok()) return r.err();
   if (out)
     *out = std::move(*r);

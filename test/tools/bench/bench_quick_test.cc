@@ -67,6 +67,7 @@ struct OutDir {
 TEST_CASE("chainfs-bench --quick: every requested cell in the table, CSV, JSON and charts") {
   if (geteuid() != 0) FAIL("needs root (loop devices and mounts)");
   OutDir out;
+  bool uring_offered = slurp("/sys/module/fuse/parameters/enable_uring").rfind("Y", 0) == 0;
   auto res = run_command({BENCH_BIN, "--quick", "-q", "--out", out.path, "--chainfs", CHAINFS_BIN, "--mkfs", MKFS_BIN},
                          600);
   INFO(res.out);
@@ -87,11 +88,14 @@ TEST_CASE("chainfs-bench --quick: every requested cell in the table, CSV, JSON a
         want.insert({t, "engine-write-8k"});
         want.insert({t, "engine-read-128k"});
       }
-  for (std::string t : {"raw", "ext4", "fuse2fs", "chainfs sync/direct", "chainfs page/direct", "chainfs chain/direct",
-                        "chainfs sync/kernel", "chainfs page/kernel", "chainfs chain/kernel",
-                        "chainfs chain/kernel/page-read"})
+  std::vector<std::string> targets{"raw", "ext4", "fuse2fs", "chainfs sync/direct", "chainfs page/direct",
+                                   "chainfs chain/direct", "chainfs sync/kernel", "chainfs page/kernel",
+                                   "chainfs chain/kernel", "chainfs chain/kernel/page-read"};
+  // The FUSE-over-io_uring rows, when the kernel offers the ring (read before the run).
+  if (uring_offered) targets.insert(targets.end(), {"chainfs chain/direct/uring", "chainfs chain/kernel/uring"});
+  for (const std::string& t : targets)
     for (const std::string& w : workloads) want.insert({t, w});
-  CHECK(want.size() == 42 + 10 * workloads.size());
+  CHECK(want.size() == 42 + targets.size() * workloads.size());
 
   nlohmann::json j;
   REQUIRE_NOTHROW(j = nlohmann::json::parse(slurp(out.path + "/bench.json")));

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "io/borrowed_device.h"
+
 #include "fs/btree/btree.h"
 #include "fs/format/bitmap.h"
 #include "fs/format/dirent.h"
@@ -34,7 +36,7 @@ std::unique_ptr<fs::Filesystem> mount(io::Device& dev, bool read_only, std::stri
   fs::MountOptions mo;
   mo.read_only = read_only;
   mo.flush_interval_s = 3600;  // deterministic images: write back only at sync/unmount
-  auto r = fs::mount_filesystem(std::make_unique<DeviceRef>(dev), mo, msg);
+  auto r = fs::mount_filesystem(std::make_unique<io::BorrowedDevice>(dev), mo, msg);
   if (!r) return nullptr;
   return std::move(*r);
 }

@@ -15,21 +15,6 @@
 
 namespace chainfs::fsck::testing {
 
-// A Device that forwards to another one it does not own, so a test can mount its
-// MemDevice (mount_filesystem takes ownership) and keep using it afterwards.
-class DeviceRef final : public io::Device {
- public:
-  explicit DeviceRef(io::Device& d) : d_(d) {}
-  uint64_t size_bytes() const override { return d_.size_bytes(); }
-  const io::QueueLimits& limits() const override { return d_.limits(); }
-  int readv(uint64_t off, const struct iovec* iov, int n) override { return d_.readv(off, iov, n); }
-  int writev(uint64_t off, const struct iovec* iov, int n) override { return d_.writev(off, iov, n); }
-  int flush() override { return d_.flush(); }
-
- private:
-  io::Device& d_;
-};
-
 // mkfs with default options (inodes 0: the default ratio); 0 or -errno (msg says why).
 int make_image(io::Device& dev, std::string* msg, uint64_t inodes = 0);
 // Mounts dev (read-write unless read_only); nullptr with *msg on failure.
