@@ -445,10 +445,12 @@ int NbdDevice::open(const std::string& uri, const OpenOptions& opts, const NbdOp
   unsigned n = dev->multi_conn_ ? std::clamp(nopts.connections, 1u, 16u) : 1u;
   dev->conns_.push_back(std::make_unique<Conn>(*dev, 0, std::move(h)));
   for (unsigned i = 1; i < n; ++i) {
+    // A server may admit fewer clients than it offers multi-conn for (nbdkit's limit filter,
+    // qemu-nbd --shared): the connections it took are enough.
     Handle more;
-    if (int r = connect_bounded(uri, timeout, -1, nullptr, &more, &why); r < 0) {
-      if (error) *error = why;
-      return r;
+    if (connect_bounded(uri, timeout, -1, nullptr, &more, &why) < 0) {
+      log_line(base::LogLevel::kInfo, fmt::format("nbd {}: the server took {} connections ({})", uri, i, why));
+      break;
     }
     dev->conns_.push_back(std::make_unique<Conn>(*dev, i, std::move(more)));
   }

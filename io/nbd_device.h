@@ -7,7 +7,7 @@
 //    replies and hands finished requests to the completion side (completion_thread.h).
 // Several requests are in flight on each connection; when the server offers multi-conn
 // (a flush on one connection covers the writes completed on all of them), requests are
-// spread over `connections` connections, else there is one.
+// spread over `connections` connections (as many as the server admits), else there is one.
 //
 // Limits: the server's minimum block size (at least 512) is the logical block size, its
 // maximum (capped at max_request_bytes) the largest request, its preferred size the optimal
@@ -48,7 +48,7 @@ struct NbdOptions {
   unsigned request_timeout_s = 30;       // no reply within this: the connection is dropped
   unsigned connections = 2;              // used only if the server offers multi-conn
   unsigned queue_depth = 64;             // most requests in flight on the device
-  uint64_t max_request_bytes = 4u << 20;  // upper bound on the server's maximum block size
+  uint64_t max_request_bytes = 1u << 20;  // upper bound on the server's maximum block size
 };
 
 // True for the URIs libnbd connects to: nbd://, nbds://, nbd+unix://, nbds+unix://,

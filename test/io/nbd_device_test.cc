@@ -221,3 +221,18 @@ TEST_CASE("open_named_device: a URI opens an NbdDevice, a path a local device") 
   REQUIRE(io::open_named_device(img.path(), {}, async_opts, &d) == 0);
   CHECK(dynamic_cast<io::UringDevice*>(d.get()) != nullptr);
 }
+
+TEST_CASE("NbdDevice: a server that admits one client: one connection, and a second client is refused") {
+  REQUIRE(Nbdkit::available());
+  Nbdkit server({"memory", "4M", "limit=1"}, {"limit"});
+  auto dev = open_nbd(server.uri());
+  CHECK(dev->multi_conn());
+  CHECK(dev->connection_count() == 1);
+  mem::AlignedBuffer a(4096);
+  CHECK(dev->write(0, a.data(), 4096) == 0);
+  std::unique_ptr<io::NbdDevice> second;
+  io::NbdOptions no;
+  no.request_timeout_s = 2;
+  CHECK(io::NbdDevice::open(server.uri(), {}, no, &second) < 0);
+  CHECK(dev->flush() == 0);
+}
