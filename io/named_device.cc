@@ -29,6 +29,7 @@ int open_named_device(const std::string& name, const OpenOptions& opts, const Na
 }
 
 std::string open_error_text(const std::string& name, int err, const std::string& detail) {
+  if (is_nbd_uri(name) && err == -EBUSY) return name + " is in use (mounted or opened by another chainfs on this machine)";
   if (is_nbd_uri(name))
     return fmt::format("cannot connect to {}: {}{}", name, std::strerror(-err), detail.empty() ? "" : " (" + detail + ")");
   switch (-err) {

@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 #include <libnbd.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -317,6 +320,7 @@ class NbdDevice::Conn {
     dev_.reconnect_count_.fetch_add(1);
     log_line(base::LogLevel::kWarning, fmt::format("nbd {}: connection {} re-established", dev_.uri_, index_));
     std::lock_guard dl(dev_.mu_);
+    dev_.down_since_.reset();
     dev_.ready_cv_.notify_all();
   }
 
@@ -402,8 +406,33 @@ class NbdDevice::Conn {
 NbdDevice::NbdDevice(std::string uri, const OpenOptions& opts, const NbdOptions& nopts)
     : uri_(std::move(uri)), opts_(opts), nopts_(nopts) {}
 
+int NbdDevice::claim() {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a: stable across builds and machines
+  for (unsigned char c : uri_) h = (h ^ c) * 0x100000001b3ull;
+  struct stat st {};
+  std::string dir = stat("/run/lock", &st) == 0 && S_ISDIR(st.st_mode) ? "/run/lock" : "/tmp";
+  std::string path = fmt::format("{}/chainfs-nbd-{:016x}.lock", dir, h);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return -errno;
+  lock_ = DeviceFd(fd);
+  auto deadline = Clock::now() + std::chrono::milliseconds(opts_.busy_wait_ms);
+  for (;;) {
+    if (flock(fd, (opts_.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return 0;
+    if (errno != EWOULDBLOCK) return -errno;
+    if (Clock::now() >= deadline) return -EBUSY;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 int NbdDevice::open(const std::string& uri, const OpenOptions& opts, const NbdOptions& nopts,
                     std::unique_ptr<NbdDevice>* out, std::string* error) {
+  std::unique_ptr<NbdDevice> dev(new NbdDevice(uri, opts, nopts));
+  if (opts.exclusive) {
+    if (int r = dev->claim(); r < 0) {
+      if (error) *error = r == -EBUSY ? "in use by another chainfs on this machine" : "cannot take its lock file";
+      return r;
+    }
+  }
   std::string why;
   auto timeout = std::chrono::seconds(std::max(1u, nopts.request_timeout_s));
   Handle h;
@@ -411,7 +440,6 @@ int NbdDevice::open(const std::string& uri, const OpenOptions& opts, const NbdOp
     if (error) *error = why;
     return r;
   }
-  std::unique_ptr<NbdDevice> dev(new NbdDevice(uri, opts, nopts));
   int64_t size = nbd_get_size(h.get());
   if (size < 0) {
     if (error) *error = last_error();
@@ -468,6 +496,11 @@ NbdDevice::~NbdDevice() {
 
 void NbdDevice::on_connection_lost() {
   lost_count_.fetch_add(1);
+  {
+    std::lock_guard lk(mu_);
+    if (!down_since_ && std::none_of(conns_.begin(), conns_.end(), [](const auto& c) { return c->ready(); }))
+      down_since_ = Clock::now();
+  }
   std::lock_guard lk(dur_mu_);
   if (write_gen_ > durable_gen_) lost_ = true;
 }
@@ -527,8 +560,12 @@ void NbdDevice::submit_leaf(Bio* b) {
         return;
       }
     }
-    // No connection is up: wait for a reconnect, as long as the request may take.
+    // No connection is up: wait for a reconnect, as long as the request may take, and no
+    // longer than one timeout since the device went down: once it has been down that long,
+    // requests fail at once (a write-back of many pages must not wait a timeout per page).
     std::unique_lock lk(mu_);
+    if (down_since_)
+      deadline = std::min(deadline, *down_since_ + std::chrono::seconds(std::max(1u, nopts_.request_timeout_s)));
     if (Clock::now() >= deadline) {
       lk.unlock();
       complete(b, -EIO, gen);

@@ -20,18 +20,24 @@
 //  * a request without a reply after request_timeout drops its connection (one log line);
 //    every request in flight on a dropped or broken connection fails with -EIO;
 //  * the driver reconnects (once a second, each attempt bounded by request_timeout); a new
-//    request waits up to request_timeout for a connection, then fails with -EIO;
+//    request waits for a connection up to request_timeout, and no longer than one timeout
+//    since the last connection went down, then fails with -EIO;
 //  * writes that completed after the last successful flush may be gone with the server (its
 //    cache), so the first flush after a lost connection fails with -EIO: an fsync never
 //    reports as durable what it cannot know is.
-// A server can be shared: NBD has no exclusive open. Single-writer is the caller's business
-// (the superblock's mounted state; see README).
+// NBD has no exclusive open. OpenOptions::exclusive takes a lock on this machine instead:
+// flock(2) on /run/lock/chainfs-nbd-HASH.lock, HASH a hash of the URI as given (LOCK_SH for
+// read-only opens; busy_wait_ms as for local devices, then -EBUSY). It keeps two chainfs of
+// one machine off one export (and a new mount off it until the previous daemon is done);
+// clients on other machines, or the same export under another URI, it cannot see.
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +94,8 @@ class NbdDevice final : public Device, public BioDevice {
 
  private:
   NbdDevice(std::string uri, const OpenOptions& opts, const NbdOptions& nopts);
+  // The machine-local claim on uri (see above); 0 or -errno (-EBUSY).
+  int claim();
   void submit_leaf(Bio* b);
   // A finished request: status, statistics, durability bookkeeping, completion side.
   void complete(Bio* b, int status, uint64_t write_gen);
@@ -98,6 +106,7 @@ class NbdDevice final : public Device, public BioDevice {
   const std::string uri_;
   const OpenOptions opts_;
   const NbdOptions nopts_;
+  DeviceFd lock_;  // the claim, released when the device closes
   uint64_t size_ = 0;
   QueueLimits limits_;
   bool multi_conn_ = false;
@@ -107,6 +116,8 @@ class NbdDevice final : public Device, public BioDevice {
   // In-flight bound (slot_cv_) and connection readiness (ready_cv_).
   std::mutex mu_;
   std::condition_variable slot_cv_, ready_cv_;
+  // GUARDED_BY(mu_): when the last connection went down; empty while one is up.
+  std::optional<std::chrono::steady_clock::time_point> down_since_;
   std::atomic<uint32_t> in_flight_{0};
   std::atomic<unsigned> next_conn_{0};
 

@@ -159,3 +159,30 @@ TEST_CASE("NBD: with CHAINFS_TEST_DEVICE=nbd the shared fixture mounts an nbdkit
   CHECK(info[0] == fs.dev());
   CHECK((fs.dev().rfind("nbd+unix://", 0) == 0) == (kind && std::string(kind) == "nbd"));
 }
+
+TEST_CASE("NBD: one chainfs per export on this machine: a second mount is refused, umount + mount at once is safe") {
+  TempImage img(128 << 20);
+  Nbdkit server({"file", img.path()});
+  const std::string uri = server.uri();
+  REQUIRE(run({mkfs_bin(), "-q", uri}).status == 0);
+  TempDir dir, other;
+  auto m = std::make_unique<Mount>(daemon_bin(), uri, dir.path());
+  auto r = run({daemon_bin(), uri, other.path()}, 60);
+  CHECK(r.status == 32);
+  CHECK(r.err.find("is in use") != std::string::npos);
+  CHECK_FALSE(is_mounted(other.path()));
+  r = run({mkfs_bin(), "-q", "-f", uri});
+  CHECK(r.status != 0);
+  // umount(8) returns before the daemon has written everything back; the next daemon waits
+  // for the previous one's claim instead of writing beside it.
+  for (int i = 0; i < 5; ++i) {
+    CHECK(write_file(dir.path() + "/f" + std::to_string(i), pattern(1 << 20, static_cast<uint32_t>(i))) == 0);
+    REQUIRE(run({"umount", dir.path()}).status == 0);
+    m->disown();
+    m = std::make_unique<Mount>(daemon_bin(), uri, dir.path());
+  }
+  for (int i = 0; i < 5; ++i) CHECK(read_file(dir.path() + "/f" + std::to_string(i)) == pattern(1 << 20, static_cast<uint32_t>(i)));
+  REQUIRE(m->unmount());
+  r = run({fsck_bin(), "-n", uri});
+  CHECK_MESSAGE(r.status == 0, (r.out + r.err));
+}

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "io/named_device.h"
@@ -185,6 +186,10 @@ TEST_CASE("NbdDevice: a server killed and restarted: EIO while it is gone, the u
   CHECK(dev->connections_lost() >= 1);
 
   server.start();
+  // Down for longer than the timeout, the device fails requests at once until the driver
+  // (once a second) has a connection again.
+  for (int i = 0; i < 100 && dev->reconnects() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(dev->reconnects() >= 1);
   // Back: the write completed before the loss may be gone, so this flush must not say durable.
   CHECK(dev->flush() == -EIO);
   CHECK(dev->flush() == 0);  // reported once
@@ -233,6 +238,48 @@ TEST_CASE("NbdDevice: a server that admits one client: one connection, and a sec
   std::unique_ptr<io::NbdDevice> second;
   io::NbdOptions no;
   no.request_timeout_s = 2;
-  CHECK(io::NbdDevice::open(server.uri(), {}, no, &second) < 0);
+  io::OpenOptions shared;
+  shared.exclusive = false;  // past this machine's lock: the server itself refuses
+  CHECK(io::NbdDevice::open(server.uri(), shared, no, &second) < 0);
   CHECK(dev->flush() == 0);
+}
+
+TEST_CASE("NbdDevice: an exclusive open keeps a second chainfs of this machine off the export") {
+  REQUIRE(Nbdkit::available());
+  Nbdkit server({"memory", "4M"});
+  auto dev = open_nbd(server.uri());
+  std::unique_ptr<io::NbdDevice> second;
+  std::string why;
+  io::OpenOptions wait;
+  wait.busy_wait_ms = 200;
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(io::NbdDevice::open(server.uri(), wait, {}, &second, &why) == -EBUSY);
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(200));  // it waited
+  io::OpenOptions ro;
+  ro.read_only = true;
+  CHECK(io::NbdDevice::open(server.uri(), ro, {}, &second) == -EBUSY);  // not even read-only
+  io::OpenOptions shared;
+  shared.exclusive = false;
+  CHECK(io::NbdDevice::open(server.uri(), shared, {}, &second) == 0);  // without the claim: NBD allows it
+  second.reset();
+  dev.reset();  // closing releases the claim
+  CHECK(io::NbdDevice::open(server.uri(), {}, {}, &second) == 0);
+}
+
+TEST_CASE("NbdDevice: a server that stays away: after one timeout, requests fail at once") {
+  REQUIRE(Nbdkit::available());
+  Nbdkit server({"memory", "4M"});
+  io::NbdOptions no;
+  no.request_timeout_s = 1;
+  auto dev = open_nbd(server.uri(), no);
+  mem::AlignedBuffer a(4096);
+  server.kill();
+  for (int i = 0; i < 100 && dev->connections_lost() < dev->connection_count(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(dev->read(0, a.data(), 4096) == -EIO);  // waits for a reconnect, up to the timeout
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1900));
+  t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) CHECK(dev->write(4096 * static_cast<uint64_t>(i), a.data(), 4096) == -EIO);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(900));  // not 20 timeouts
 }

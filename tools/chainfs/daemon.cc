@@ -59,7 +59,7 @@ void print_version(const CommandLine& cl) {
 }
 
 std::string device_error(const std::string& dev, int e, const std::string& detail) {
-  if (io::is_nbd_uri(dev)) return io::open_error_text(dev, e, detail);
+  if (io::is_nbd_uri(dev) && e != -EBUSY) return io::open_error_text(dev, e, detail);
   switch (-e) {
     case EBUSY:
       return dev + " is in use (mounted or held by another program; waited " +

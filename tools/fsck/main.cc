@@ -6,8 +6,9 @@
 // runs after every test);
 // -y, -p and -a repair every problem found (tools/fsck/repair.cc), check again until clean
 // (a few passes at most) and name what is left, if anything (then exit 4). A device in use (mounted read-write: the daemon
-// holds it exclusively) is refused; an NBD export (DEVICE an nbd:// or nbd+unix:// URI) has no
-// exclusive open, so nothing stops a repair of an export another host has mounted (README). One line per problem on stdout, then a summary line.
+// holds it exclusively) is refused; an NBD export (DEVICE an nbd:// or nbd+unix:// URI) is
+// claimed only on this machine (a lock file per URI), so nothing stops a repair of an export
+// another host has mounted (README, "Network block devices"). One line per problem on stdout, then a summary line.
 // Exit status as e2fsck(8): 0 clean, 1 errors corrected, 4 errors left uncorrected,
 // 8 operational error (cannot open, not a chainfs), 16 usage error.
 #include <CLI/CLI.hpp>
