@@ -411,17 +411,34 @@ int NbdDevice::claim() {
   for (unsigned char c : uri_) h = (h ^ c) * 0x100000001b3ull;
   struct stat st {};
   std::string dir = stat("/run/lock", &st) == 0 && S_ISDIR(st.st_mode) ? "/run/lock" : "/tmp";
-  std::string path = fmt::format("{}/chainfs-nbd-{:016x}.lock", dir, h);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return -errno;
-  lock_ = DeviceFd(fd);
+  lock_path_ = fmt::format("{}/chainfs-nbd-{:016x}.lock", dir, h);
   auto deadline = Clock::now() + std::chrono::milliseconds(opts_.busy_wait_ms);
   for (;;) {
-    if (flock(fd, (opts_.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return 0;
+    DeviceFd fd(::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd.get() < 0) return -errno;
+    if (flock(fd.get(), (opts_.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+      // The last holder removes the file as it lets go (see the destructor): a lock taken on
+      // a file no longer at the path is no claim, so open the path again.
+      struct stat held {}, now {};
+      if (fstat(fd.get(), &held) == 0 && stat(lock_path_.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+          held.st_dev == now.st_dev) {
+        lock_ = std::move(fd);
+        return 0;
+      }
+      continue;
+    }
     if (errno != EWOULDBLOCK) return -errno;
     if (Clock::now() >= deadline) return -EBUSY;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+void NbdDevice::release_claim() {
+  if (lock_.get() < 0) return;
+  // Only a holder alone on the file (its lock becomes exclusive) removes it; one that shares it
+  // with readers leaves it to the last of them.
+  if (flock(lock_.get(), LOCK_EX | LOCK_NB) == 0) ::unlink(lock_path_.c_str());
+  lock_ = DeviceFd();
 }
 
 int NbdDevice::open(const std::string& uri, const OpenOptions& opts, const NbdOptions& nopts,
@@ -492,6 +509,7 @@ NbdDevice::~NbdDevice() {
   if (completions_) completions_->wait_until([this] { return in_flight_.load(std::memory_order_acquire) == 0; });
   conns_.clear();
   completions_.reset();
+  release_claim();
 }
 
 void NbdDevice::on_connection_lost() {

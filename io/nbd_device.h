@@ -94,8 +94,10 @@ class NbdDevice final : public Device, public BioDevice {
 
  private:
   NbdDevice(std::string uri, const OpenOptions& opts, const NbdOptions& nopts);
-  // The machine-local claim on uri (see above); 0 or -errno (-EBUSY).
+  // The machine-local claim on uri (see above); 0 or -errno (-EBUSY). The last holder to
+  // let go removes the lock file.
   int claim();
+  void release_claim();
   void submit_leaf(Bio* b);
   // A finished request: status, statistics, durability bookkeeping, completion side.
   void complete(Bio* b, int status, uint64_t write_gen);
@@ -107,6 +109,7 @@ class NbdDevice final : public Device, public BioDevice {
   const OpenOptions opts_;
   const NbdOptions nopts_;
   DeviceFd lock_;  // the claim, released when the device closes
+  std::string lock_path_;
   uint64_t size_ = 0;
   QueueLimits limits_;
   bool multi_conn_ = false;
