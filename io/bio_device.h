@@ -13,6 +13,8 @@
 //  * wait_until(done) blocks until done() is true. done() is evaluated with the device's
 //    completion lock held: keep it to loads of atomics or of state guarded by a lock taken
 //    after that one. In completion=waiter mode the waiting thread runs callbacks meanwhile.
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -43,5 +45,18 @@ class BioDevice {
   virtual uint32_t in_flight() const = 0;
   virtual IoStats& stats() = 0;
 };
+
+// Helpers for implementations.
+
+// The first half of submit(): bios over `limits` become children views, counted in `stats`;
+// every leaf goes to submit_leaves in one batch; then each parent drops its own reference,
+// so it finishes with its last child.
+void submit_split(const QueueLimits& limits, IoStats& stats, Bio* const* bios, size_t n,
+                  const std::function<void(Bio* const* leaves, size_t n)>& submit_leaves);
+
+// A synchronous request through dev's submit() and wait_until(), for a device's readv, writev
+// and flush (iov unused for kFlush). -EIO past device_size; 0 or the bio's status.
+int sync_bio_io(BioDevice& dev, uint64_t device_size, BioOp op, uint64_t offset, const struct iovec* iov,
+                int iovcnt);
 
 }  // namespace chainfs::io

@@ -157,36 +157,7 @@ void UringDevice::submit_leaves(Bio* const* leaves, size_t n) {
 }
 
 void UringDevice::submit(Bio* const* bios, size_t n) {
-  // Over-limit bios become children views; the leaves go to the ring in one batch, then each
-  // parent drops its own reference so it finishes with its last child.
-  constexpr size_t kInline = 64;
-  Bio* small[kInline];
-  std::vector<Bio*> big;
-  std::vector<Bio*> parents;
-  size_t k = 0;
-  auto add = [&](Bio* b) {
-    if (k < kInline) small[k++] = b;
-    else {
-      if (big.empty()) big.assign(small, small + kInline);
-      big.push_back(b);
-      ++k;
-    }
-  };
-  for (size_t i = 0; i < n; ++i) {
-    Bio* b = bios[i];
-    size_t parts = (b->op() == BioOp::kFlush || b->is_view()) ? 0 : b->split(limits_, 0);
-    if (parts == 0) {
-      add(b);
-      continue;
-    }
-    stats_.on_split(SplitReason::kMaxSectors, b->split_count(SplitReason::kMaxSectors));
-    stats_.on_split(SplitReason::kMaxSegments, b->split_count(SplitReason::kMaxSegments));
-    stats_.on_split(SplitReason::kBoundary, b->split_count(SplitReason::kBoundary));
-    for (auto& c : b->children()) add(c.get());
-    parents.push_back(b);
-  }
-  submit_leaves(big.empty() ? small : big.data(), k);
-  for (Bio* p : parents) p->end(0);
+  submit_split(limits_, stats_, bios, n, [this](Bio* const* leaves, size_t k) { submit_leaves(leaves, k); });
 }
 
 void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
@@ -238,37 +209,14 @@ void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
 
 void UringDevice::wait_until(const std::function<bool()>& done) { completions_->wait_until(done); }
 
-int UringDevice::sync_io(BioOp op, uint64_t offset, const struct iovec* iov, int iovcnt) {
-  Bio bio;
-  bio.reset(op, offset);
-  if (op != BioOp::kFlush) {
-    bio.own_segments().assign(iov, iov + iovcnt);
-    bio.recount();
-    if (offset > size_ || bio.bytes() > size_ - offset) return -EIO;
-    if (bio.bytes() == 0) return 0;
-  }
-  struct Waiter {
-    std::atomic<bool> done{false};
-    int status = 0;
-  } w;
-  // The store is the callback's last access to anything: the waiter may return at once.
-  bio.push_end_io([&w](Bio&, int status) {
-    w.status = status;
-    w.done.store(true, std::memory_order_release);
-  });
-  submit(bio);
-  wait_until([&w] { return w.done.load(std::memory_order_acquire); });
-  return w.status;
-}
-
 int UringDevice::readv(uint64_t offset, const struct iovec* iov, int iovcnt) {
-  return sync_io(BioOp::kRead, offset, iov, iovcnt);
+  return sync_bio_io(*this, size_, BioOp::kRead, offset, iov, iovcnt);
 }
 
 int UringDevice::writev(uint64_t offset, const struct iovec* iov, int iovcnt) {
-  return sync_io(BioOp::kWrite, offset, iov, iovcnt);
+  return sync_bio_io(*this, size_, BioOp::kWrite, offset, iov, iovcnt);
 }
 
-int UringDevice::flush() { return sync_io(BioOp::kFlush, 0, nullptr, 0); }
+int UringDevice::flush() { return sync_bio_io(*this, size_, BioOp::kFlush, 0, nullptr, 0); }
 
 }  // namespace chainfs::io

@@ -73,7 +73,6 @@ class UringDevice final : public Device, public BioDevice {
  private:
   UringDevice(DeviceFd fd, uint64_t size, QueueLimits limits, bool direct, const UringOptions& uopts);
   int start();
-  int sync_io(BioOp op, uint64_t offset, const struct iovec* iov, int iovcnt);
   // REQUIRES: sq_mu_ held. Prepares the SQE for b's remaining bytes.
   void prep_locked(Bio* b);
   void submit_leaves(Bio* const* leaves, size_t n);

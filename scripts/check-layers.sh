@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the layering of the tree: every '#include "..."' of a source or header file names a
 # layer its own layer is built on (or its own), and the libraries whose use is confined to
-# one layer (libfuse, liburing) are included only there. Prints one line per offending
+# one layer (libfuse, liburing, libnbd) are included only there. Prints one line per offending
 # include and exits 1 when there is any; scripts/test.sh runs it before building.
 #
 # The layers, each with the layers it is built on directly (the rest follows):
@@ -20,7 +20,7 @@
 # test/lib stands alone; the end-to-end tests (test/integration, test/regress) may use any
 # layer but no tool's internals except through test/lib, and test/integration the crash checker.
 # liburing: io/, fs/fuse (FUSE-over-io_uring is the FUSE wire) and test/regress (applications'
-# io_uring I/O).
+# io_uring I/O). libnbd: io/ only (the NBD device).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,6 +88,9 @@ $1 == "FILE" { exists[$2] = 1; next }
     }
     if (text ~ /<liburing/ && own !~ /^(test\/)?(io|fs\/fuse)$/ && own != "test/regress") {
       print file ":" line ": liburing is for io/, fs/fuse and test/regress only"; bad = 1
+    }
+    if (text ~ /<libnbd/ && own !~ /^(test\/)?io$/) {
+      print file ":" line ": libnbd is for io/ only"; bad = 1
     }
     next
   }

@@ -5,9 +5,9 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config ninja-build
   libfuse3-dev fuse3 liburing-dev libfmt-dev doctest-dev
-  libisal-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libblkid-dev libxxhash-dev
+  libisal-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libblkid-dev libxxhash-dev libnbd-dev
   util-linux e2fsprogs attr acl xfsprogs python3 procps psmisc kmod
-  gnuplot-nox fuse2fs fio jq man-db groff-base
+  gnuplot-nox fuse2fs fio jq man-db groff-base nbdkit
 )
 missing=()
 for p in "${pkgs[@]}"; do

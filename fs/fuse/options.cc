@@ -33,6 +33,18 @@ int pick(const Choice<E> (&choices)[N], std::string_view key, std::string_view v
   return -EINVAL;
 }
 
+// Whole seconds, 1 to 3600; on anything else writes "key=value: expected seconds, 1 to 3600".
+int seconds(std::string_view key, std::string_view value, unsigned* out, std::string* error) {
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size() || v == 0 || v > 3600) {
+    *error = fmt::format("bad value in -o {}={}: expected seconds, 1 to 3600", key, value);
+    return -EINVAL;
+  }
+  *out = v;
+  return 0;
+}
+
 constexpr Choice<WriteStrategy> kWrite[] = {
     {"sync", WriteStrategy::kSync}, {"page", WriteStrategy::kPage}, {"chain", WriteStrategy::kChain}};
 constexpr Choice<Completion> kCompletion[] = {
@@ -112,16 +124,8 @@ int set_option(Options* opts, std::string_view key, std::string_view value, std:
     opts->compound_fallback = true;
     return 0;
   }
-  if (key == "flush_interval") {
-    unsigned v = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || end != value.data() + value.size() || v == 0 || v > 3600) {
-      *error = fmt::format("bad value in -o flush_interval={}: expected seconds, 1 to 3600", value);
-      return -EINVAL;
-    }
-    opts->flush_interval_s = v;
-    return 0;
-  }
+  if (key == "flush_interval") return seconds(key, value, &opts->flush_interval_s, error);
+  if (key == "nbd_timeout") return seconds(key, value, &opts->nbd_timeout_s, error);
   return -ENOENT;
 }
 
@@ -157,6 +161,8 @@ const char* options_help() {
          "    -o cache_size=SIZE      page cache size, e.g. 512M (default: engine's choice)\n"
          "    -o stats=PATH           write statistics as JSON to PATH\n"
          "    -o flush_interval=SECS  write dirty data at least this often (default 5)\n"
+         "    -o nbd_timeout=SECS     NBD devices: a request the server does not answer in\n"
+         "                            time fails with EIO and the connection is re-made (default 30)\n"
          "    -o transport=dev|uring  FUSE requests over /dev/fuse, or FUSE-over-io_uring\n"
          "                            (needs /sys/module/fuse/parameters/enable_uring = Y;\n"
          "                            without it: one log line, then dev) (default dev)\n"

@@ -25,6 +25,7 @@ struct Options {
   uint64_t cache_size = 0;        // bytes of page cache; 0 = the engine's default
   std::string stats_path;         // empty = no statistics file
   unsigned flush_interval_s = 5;  // dirty data and metadata reach the device at least this often
+  unsigned nbd_timeout_s = 30;    // NBD devices: a request without a reply fails after this
   bool compound_fallback = false;  // debug: compound buffers are always scatter lists
   TransportKind transport = TransportKind::kDev;
   // The mount's kernel readahead (its bdi read_ahead_kb) in bytes; 0 leaves the kernel's

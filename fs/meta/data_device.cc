@@ -1,24 +1,17 @@
 #include "fs/meta/data_device.h"
 
-#include "io/sync_device.h"
-#include "io/uring_device.h"
+#include "io/named_device.h"
 
 namespace chainfs::fs {
 
-int open_data_device(const std::string& path, const io::OpenOptions& oo, const MountOptions& opts,
-                     std::unique_ptr<io::Device>* out) {
-  if (opts.write_strategy == cache::WriteStrategy::kSync) {
-    std::unique_ptr<io::SyncDevice> d;
-    int r = io::SyncDevice::open(path, oo, &d);
-    if (r == 0) *out = std::move(d);
-    return r;
-  }
-  io::UringOptions uo;
-  uo.completion = opts.completion;
-  std::unique_ptr<io::UringDevice> d;
-  int r = io::UringDevice::open(path, oo, uo, &d);
-  if (r == 0) *out = std::move(d);
-  return r;
+int open_data_device(const std::string& name, const io::OpenOptions& oo, const MountOptions& opts,
+                     std::unique_ptr<io::Device>* out, std::string* error) {
+  io::NamedDeviceOptions no;
+  no.async = opts.write_strategy != cache::WriteStrategy::kSync;
+  no.uring.completion = opts.completion;
+  no.nbd.completion = opts.completion;
+  no.nbd.request_timeout_s = opts.nbd_timeout_s;
+  return io::open_named_device(name, oo, no, out, error);
 }
 
 }  // namespace chainfs::fs

@@ -132,7 +132,8 @@ struct MountOptions {
   // (fs/meta/data_device.h) for the device each write strategy opens.
   cache::WriteStrategy write_strategy = cache::WriteStrategy::kChain;
   cache::ReadStrategy read_strategy = cache::ReadStrategy::kGang;
-  io::CompletionMode completion = io::CompletionMode::kThread;  // UringDevice only
+  io::CompletionMode completion = io::CompletionMode::kThread;  // UringDevice, NbdDevice
+  unsigned nbd_timeout_s = 30;  // NbdDevice: request timeout (io/nbd_device.h)
   mem::PoolKind page_alloc = mem::PoolKind::kGang;
   uint64_t cache_size = 0;           // page cache bytes (the pool's cap); 0 = 256 MiB
   std::string stats_path;            // statistics JSON refreshed every second; empty = none

@@ -10,15 +10,22 @@
 namespace chainfs::test {
 
 TestFs::TestFs(uint64_t size, const std::string& mount_opts, bool do_mount) : image_(size) {
-  loop_ = std::make_unique<LoopDevice>(image_.path());
-  auto r = run({mkfs_bin(), "-q", loop_->path()});
+  const char* kind = std::getenv("CHAINFS_TEST_DEVICE");
+  if (kind && std::string(kind) == "nbd") {
+    nbd_ = std::make_unique<Nbdkit>(std::vector<std::string>{"file", image_.path()});
+    dev_ = nbd_->uri();
+  } else {
+    loop_ = std::make_unique<LoopDevice>(image_.path());
+    dev_ = loop_->path();
+  }
+  auto r = run({mkfs_bin(), "-q", dev_});
   if (r.status != 0) throw std::runtime_error("mkfs.chainfs failed: " + r.err);
   if (do_mount) mount(mount_opts);
 }
 
 void TestFs::mount(const std::string& opts) {
   mount_.reset();
-  mount_ = std::make_unique<Mount>(daemon_bin(), loop_->path(), dir_.path(), with_env_opts(opts));
+  mount_ = std::make_unique<Mount>(daemon_bin(), dev_, dir_.path(), with_env_opts(opts));
 }
 
 std::string with_env_opts(const std::string& opts) {
@@ -33,14 +40,14 @@ RunResult TestFs::unmount_and_fsck() {
     r.err = "the daemon did not exit by itself after the unmount";
     return r;
   }
-  return run({fsck_bin(), "-n", loop_->path()});
+  return run({fsck_bin(), "-n", dev_});
 }
 
 void TestFs::cycle(const std::string& opts) {
   auto r = run({"umount", dir_.path()});
   if (r.status != 0) throw std::runtime_error("umount " + dir_.path() + " failed: " + r.err);
   if (mount_) mount_->disown();
-  mount_ = std::make_unique<Mount>(daemon_bin(), loop_->path(), dir_.path(), with_env_opts(opts));
+  mount_ = std::make_unique<Mount>(daemon_bin(), dev_, dir_.path(), with_env_opts(opts));
 }
 
 int write_file(const std::string& path, const std::string& data, int flags) {

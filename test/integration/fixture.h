@@ -1,7 +1,9 @@
 #pragma once
 // TestFs: a fresh chainfs for one test case: image file -> loop device -> mkfs.chainfs ->
 // mountpoint -> mount. Members are declared so that destruction runs the other way round:
-// unmount, remove the mountpoint, detach the loop device, delete the image.
+// unmount, remove the mountpoint, detach the loop device, delete the image. With
+// CHAINFS_TEST_DEVICE=nbd in the environment the device is an nbdkit server (file plugin)
+// over the image, on a Unix socket, and dev() its nbd+unix:// URI.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 
 #include "test/lib/loop_device.h"
 #include "test/lib/mount.h"
+#include "test/lib/nbdkit.h"
 #include "test/lib/subprocess.h"
 #include "test/lib/temp.h"
 
@@ -26,7 +29,7 @@ class TestFs {
   // mount: false to leave it unmounted.
   explicit TestFs(uint64_t size = 256ull << 20, const std::string& mount_opts = "", bool mount = true);
 
-  const std::string& dev() const { return loop_->path(); }
+  const std::string& dev() const { return dev_; }
   const std::string& mnt() const { return dir_.path(); }
   std::string p(const std::string& name) const { return dir_.path() + "/" + name; }
 
@@ -47,6 +50,8 @@ class TestFs {
  private:
   TempImage image_;
   std::unique_ptr<LoopDevice> loop_;
+  std::unique_ptr<Nbdkit> nbd_;
+  std::string dev_;
   TempDir dir_;
   std::unique_ptr<Mount> mount_;
 };

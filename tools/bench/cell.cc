@@ -62,6 +62,7 @@ void Meter::start() {
   have_dev_ = !dev_.empty() && io::read_block_stat(dev_, &dev0_) == 0;
   self_usage(&self_cpu0_, &self_vcsw0_);
   daemon_cpu0_ = daemon_cpu(daemon_);
+  server_cpu0_ = daemon_cpu(server_);
   daemon_vcsw0_ = 0;
   ProcStatus st;
   if (daemon_ > 0 && read_proc_status(daemon_, &st) == 0) daemon_vcsw0_ = st.voluntary_ctxt_switches;
@@ -84,6 +85,7 @@ void Meter::stop(Sample* s) {
   ProcStatus self{};
   read_proc_status(getpid(), &self);
   s->peak_rss_kib = self.vm_hwm_kib;
+  if (server_ > 0) s->cpu_seconds += std::max(0.0, daemon_cpu(server_) - server_cpu0_);
   if (daemon_ > 0) {
     s->cpu_seconds += std::max(0.0, daemon_cpu(daemon_) - daemon_cpu0_);
     ProcStatus st{};

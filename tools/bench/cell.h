@@ -47,19 +47,20 @@ void summarize(Cell* c);
 
 class Meter {
  public:
-  // dev: block device path (may be empty: no device counts); daemon: pid or -1.
-  Meter(std::string dev, pid_t daemon) : dev_(std::move(dev)), daemon_(daemon) {}
+  // dev: block device path (may be empty: no device counts); daemon: pid or -1; server: the
+  // pid of a block-device server on this machine (nbdkit) whose CPU counts too, or -1.
+  Meter(std::string dev, pid_t daemon, pid_t server = -1) : dev_(std::move(dev)), daemon_(daemon), server_(server) {}
   void start();
   // Fills the sample's time, device, CPU, switches and peak RSS; bytes/ops are the caller's.
   void stop(Sample* s);
 
  private:
   std::string dev_;
-  pid_t daemon_;
+  pid_t daemon_, server_;
   std::chrono::steady_clock::time_point t0_;
   io::BlockStat dev0_{};
   bool have_dev_ = false;
-  double self_cpu0_ = 0, daemon_cpu0_ = 0;
+  double self_cpu0_ = 0, daemon_cpu0_ = 0, server_cpu0_ = 0;
   uint64_t self_vcsw0_ = 0, daemon_vcsw0_ = 0;
 };
 

@@ -11,8 +11,7 @@
 
 #include "io/bio_chain.h"
 #include "io/bio_pool.h"
-#include "io/sync_device.h"
-#include "io/uring_device.h"
+#include "io/named_device.h"
 #include "mem/page_pool.h"
 #include "tools/bench/system.h"
 
@@ -64,10 +63,35 @@ void free_pages(mem::PagePool& pool, io::Bio& b) {
     if (pg.cookie && pg.view.offset + pg.view.length == kPage) pool.free_page(pg.cookie);
 }
 
+// A device with no block device to read counters from (an NBD export): the requests it sent,
+// from its own statistics, as the device's.
+void device_counts_from_engine(io::Device& dev, Sample* s) {
+  auto* bd = dynamic_cast<io::BioDevice*>(&dev);
+  if (s->have_dev || !bd) return;
+  io::IoStatsSnapshot st = bd->stats().snapshot();
+  s->dev.read_ios = st.read_submissions;
+  s->dev.write_ios = st.write_submissions;
+  s->dev.read_sectors = st.read_bytes / 512;
+  s->dev.write_sectors = st.write_bytes / 512;
+  s->have_dev = true;
+}
+
+int open_dev(const std::string& device, bool async, const io::UringOptions& uo, std::unique_ptr<io::Device>* out,
+             std::string* why) {
+  io::NamedDeviceOptions no;
+  no.async = async;
+  no.uring = uo;
+  no.nbd.completion = uo.completion;
+  std::string detail;
+  int r = io::open_named_device(device, {}, no, out, &detail);
+  if (r < 0) *why = io::open_error_text(device, r, detail);
+  return r;
+}
+
 int run_sync(bool write, const std::string& device, uint64_t size, double runtime, mem::PagePool& pool, Meter& m,
              Sample* s, std::string* why) {
-  std::unique_ptr<io::SyncDevice> dev;
-  if (int r = io::SyncDevice::open(device, {}, &dev); r < 0) return fail(why, "open " + device, -r);
+  std::unique_ptr<io::Device> dev;
+  if (int r = open_dev(device, false, {}, &dev, why); r < 0) return r;
   Source src;
   uint64_t piece = write ? kWritePiece : kReadPiece;
   std::vector<void*> pages(piece / kPage);
@@ -102,6 +126,7 @@ int run_sync(bool write, const std::string& device, uint64_t size, double runtim
   s->bytes = off;
   s->ops = i;
   m.stop(s);
+  device_counts_from_engine(*dev, s);
   return 0;
 }
 
@@ -111,10 +136,12 @@ int run_uring(bool write, bool merge, const EngineConfig& c, const std::string& 
   if (!io::parse_completion_mode(c.completion, &uo.completion))
     return fail(why, "completion=" + c.completion, EINVAL);
   uo.fixed_buffers = false;  // pool pages are not registered
-  std::unique_ptr<io::UringDevice> dev;
-  if (int r = io::UringDevice::open(device, {}, uo, &dev); r < 0) return fail(why, "open " + device, -r);
+  std::unique_ptr<io::Device> dev;
+  if (int r = open_dev(device, true, uo, &dev, why); r < 0) return r;
+  auto* bdev = dynamic_cast<io::BioDevice*>(dev.get());
+  if (!bdev) return fail(why, device + " has no asynchronous face", EINVAL);
   Source src;
-  io::BioPool bios(*dev, 64);
+  io::BioPool bios(*bdev, 64);
   io::ChainOptions opts;
   opts.op = write ? io::BioOp::kWrite : io::BioOp::kRead;
   opts.merge = merge;
@@ -148,8 +175,9 @@ int run_uring(bool write, bool merge, const EngineConfig& c, const std::string& 
   if (write)
     if (int r = dev->flush(); r < 0) return fail(why, "flush", -r);
   s->bytes = off;
-  s->ops = dev->stats().snapshot().rw();
+  s->ops = bdev->stats().snapshot().rw();
   m.stop(s);
+  device_counts_from_engine(*dev, s);
   return 0;
 }
 

@@ -9,6 +9,11 @@
 // charts (gnuplot). Needs root: loop devices, mounts, drop_caches.
 //   chainfs-bench --quick --out /tmp/b        # every strategy and reference, under 2 minutes
 //   chainfs-bench --device /dev/sdX --size 1024 --runtime 20 --reps 5 --out results
+//   chainfs-bench --nbd --targets engine,chainfs  # the same rows over NBD beside the local ones
+// An NBD URI as --device runs the engine and chainfs rows on that export (raw, ext4 and
+// fuse2fs need a kernel block device and are skipped). --nbd serves a second image on the
+// same disk with nbdkit's file plugin (Unix socket) and adds "nbd ..." rows: the engine's
+// request sizes are then the NBD commands it sent, and CPU includes nbdkit's.
 // Limits: ext4's CPU is only what the kernel charged to the bench process (writeback in
 // kernel threads is not counted); peak RSS is the daemon's for FUSE targets and the bench's
 // own otherwise.
@@ -25,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "chainfs/version.h"
+#include "io/nbd_device.h"
 #include "tools/bench/cell.h"
 #include "tools/bench/engine.h"
 #include "tools/bench/fio.h"
@@ -50,7 +56,7 @@ struct Config {
   double runtime = 10;
   unsigned reps = 3;
   uint32_t files = 20000;
-  bool quick = false, quiet = false;
+  bool quick = false, quiet = false, nbd = false;
   std::vector<std::string> targets{"engine", "raw", "ext4", "fuse2fs", "chainfs"};
   std::vector<std::string> strategies{"sync", "page", "chain"};
   std::vector<std::string> completions{"inline", "thread", "waiter"};
@@ -131,6 +137,8 @@ struct Run {
   nlohmann::json daemon_stats = nlohmann::json::object();  // target -> [{after, stats}]
   WorkParams params;
   std::string dev;
+  std::string nbd_uri;   // --nbd: the export served by nbd_server
+  pid_t nbd_server = -1;
   std::vector<Cell> cells;
   ProgressLine* progress = nullptr;
 };
@@ -181,15 +189,16 @@ int run_workload(Run& run, const std::string& w, const std::string& dir, Meter& 
   return run_fs_workload(w, dir, run.params, m, s, why);
 }
 
-void run_engine(Run& run) {
+// The engine rows on dev; prefix names the rows ("" or "nbd "), server is nbdkit's pid or -1.
+void run_engine(Run& run, const std::string& dev, const std::string& prefix, pid_t server) {
   for (const EngineConfig& ec : engine_matrix(run.cfg.strategies, run.cfg.completions, run.cfg.allocs)) {
-    for (Cell* c : cells_of(run, ec.label())) {
+    for (Cell* c : cells_of(run, prefix + ec.label())) {
       for (unsigned r = 0; r < run.cfg.reps && c->status == "ok"; ++r) {
         run.progress->show(*c, r, run.cfg.reps);
-        Meter m(run.dev, -1);
+        Meter m(io::is_nbd_uri(dev) ? "" : dev, -1, server);
         Sample s;
         std::string why;
-        int rc = run_engine_workload(ec, c->workload, run.dev, run.params, m, &s, &why);
+        int rc = run_engine_workload(ec, c->workload, dev, run.params, m, &s, &why);
         record(run, c, rc, why, s);
       }
       run.progress->cell_done();
@@ -222,6 +231,8 @@ void run_raw(Run& run) {
 // How to make and mount one filesystem target.
 struct FsTarget {
   std::string target, level, options;
+  std::string dev;                                // what it is made and mounted on
+  pid_t server = -1;                              // nbdkit serving dev, or -1
   std::vector<std::string> mkfs;                 // argv
   std::string kernel_type;                        // "ext4", or empty for a daemon
   std::vector<std::string> daemon;                // argv without DEV MNT
@@ -241,8 +252,8 @@ void capture_stats(Run& run, const FsTarget& t, const std::string& after) {
 }
 
 int mount_target(const Run& run, const FsTarget& t, const std::string& mnt, Mounted* m, std::string* why) {
-  if (!t.kernel_type.empty()) return m->mount_kernel(t.kernel_type, run.dev, mnt, "", why);
-  std::vector<std::string> argv{t.daemon[0], run.dev, mnt};
+  if (!t.kernel_type.empty()) return m->mount_kernel(t.kernel_type, t.dev, mnt, "", why);
+  std::vector<std::string> argv{t.daemon[0], t.dev, mnt};
   argv.insert(argv.end(), t.daemon.begin() + 1, t.daemon.end());
   std::string log = run.cfg.out + "/daemon.log";
   std::ofstream(log, std::ios::app) << "=== " << t.target << "\n";
@@ -277,7 +288,7 @@ void run_fs_target(Run& run, const FsTarget& t) {
         if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
       }
       run.progress->show(*c, r, run.cfg.reps);
-      Meter m(run.dev, mounted->daemon_pid());
+      Meter m(io::is_nbd_uri(t.dev) ? "" : t.dev, mounted->daemon_pid(), t.server);
       Sample s;
       why.clear();
       int rc = run_workload(run, c->workload, mnt.path(), m, &s, &why);
@@ -299,19 +310,22 @@ std::string self_dir() {
   return p.substr(0, p.rfind('/'));
 }
 
-std::vector<FsTarget> fs_targets(const Run& run, const std::vector<FsSet>& sets) {
+// The filesystem targets on dev; prefix names them ("" or "nbd "), server is nbdkit's pid or -1.
+std::vector<FsTarget> fs_targets(const Run& run, const std::vector<FsSet>& sets, const std::string& dev,
+                                 const std::string& prefix, pid_t server) {
   std::vector<FsTarget> out;
   const Config& c = run.cfg;
+  const std::string no_blockdev = io::is_nbd_uri(dev) ? "an NBD export is no kernel block device" : "";
   std::string mkfs_ext4 = find_program("mkfs.ext4", {});
-  std::vector<std::string> mkfs_ext4_argv{mkfs_ext4, "-F", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", run.dev};
-  if (has(c.targets, "ext4")) {
-    FsTarget t{"ext4", "reference", "mkfs.ext4 defaults", mkfs_ext4_argv, "ext4", {}, "", ""};
+  std::vector<std::string> mkfs_ext4_argv{mkfs_ext4, "-F", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", dev};
+  if (has(c.targets, "ext4") && prefix.empty()) {
+    FsTarget t{"ext4", "reference", "mkfs.ext4 defaults", dev, server, mkfs_ext4_argv, "ext4", {}, no_blockdev, ""};
     if (mkfs_ext4.empty()) t.skip = "mkfs.ext4 not found (Debian package e2fsprogs)";
     out.push_back(t);
   }
-  if (has(c.targets, "fuse2fs")) {
+  if (has(c.targets, "fuse2fs") && prefix.empty()) {
     std::string bin = find_program("fuse2fs", {});
-    FsTarget t{"fuse2fs", "reference", "-f", mkfs_ext4_argv, "", {bin, "-f"}, "", ""};
+    FsTarget t{"fuse2fs", "reference", "-f", dev, server, mkfs_ext4_argv, "", {bin, "-f"}, no_blockdev, ""};
     if (bin.empty()) t.skip = "fuse2fs not installed (Debian package fuse2fs)";
     else if (mkfs_ext4.empty()) t.skip = "mkfs.ext4 not found (Debian package e2fsprogs)";
     out.push_back(t);
@@ -321,11 +335,11 @@ std::vector<FsTarget> fs_targets(const Run& run, const std::vector<FsSet>& sets)
     std::string daemon = find_program("chainfs", {c.chainfs_bin, dir + "/../chainfs/chainfs"});
     std::string mkfs = find_program("mkfs.chainfs", {c.mkfs_bin, dir + "/../mkfs/mkfs.chainfs"});
     for (const FsSet& s : sets) {
-      std::string stats = fmt::format("{}/stats-{}.json", c.out, s.name);
+      std::string stats = fmt::format("{}/stats-{}{}.json", c.out, prefix.empty() ? "" : "nbd-", s.name);
       for (char& ch : stats)
         if (ch == ' ') ch = '_';
       std::replace(stats.begin() + long(c.out.size()) + 1, stats.end(), '/', '-');
-      FsTarget t{"chainfs " + s.name, "fs", s.opts, {mkfs, "-f", "-q", run.dev}, "",
+      FsTarget t{prefix + "chainfs " + s.name, "fs", s.opts, dev, server, {mkfs, "-f", "-q", dev}, "",
                  {daemon, "-f", "-o", s.opts + ",stats=" + stats}, "", stats};
       if (daemon.empty()) t.skip = "the chainfs daemon was not found (give --chainfs or install it)";
       else if (mkfs.empty()) t.skip = "mkfs.chainfs was not found (give --mkfs or install it)";
@@ -342,7 +356,9 @@ int main(int argc, char** argv) {
   CLI::App app{"chainfs-bench: chainfs's strategies side by side, against the raw device, ext4 and fuse2fs"};
   app.set_version_flag("--version", cli::version_text(kProg));
   app.add_option("--device", c.device,
-                 "block device or image file to use (ITS CONTENTS ARE DESTROYED); default: a fresh image on a loop device");
+                 "block device or NBD URI to use (ITS CONTENTS ARE DESTROYED); default: a fresh image on a loop device");
+  app.add_flag("--nbd", c.nbd,
+               "also the engine and chainfs rows over NBD: nbdkit's file plugin serving a fresh image in --image-dir");
   app.add_option("--image-dir", c.image_dir, "where the fresh image is made (default /var/tmp)");
   app.add_option("--size", c.size_mib, "MiB per file and per sequential pass (default 256)")->check(CLI::PositiveNumber);
   app.add_option("--runtime", c.runtime, "seconds, at most, per repetition of a cell (default 10)")
@@ -436,7 +452,7 @@ int main(int argc, char** argv) {
   LoopImage loop;
   std::string why;
   struct stat st{};
-  if (!c.device.empty() && stat(c.device.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+  if (!c.device.empty() && (io::is_nbd_uri(c.device) || (stat(c.device.c_str(), &st) == 0 && S_ISBLK(st.st_mode)))) {
     run.dev = c.device;
   } else if (!c.device.empty()) {
     cli::error_line(kProg, c.device + " is not a block device (give an image file through a loop device: losetup)");
@@ -450,19 +466,41 @@ int main(int argc, char** argv) {
     run.dev = loop.device();
   }
 
+  // --nbd: a second image of the same size on the same disk, served by nbdkit.
+  NbdServer nbd;
+  if (c.nbd) {
+    uint64_t bytes = std::max<uint64_t>((c.size_mib << 20) * 2 + (512ull << 20), 1ull << 30);
+    if (nbd.start(c.image_dir, bytes, c.out + "/nbdkit.log", &why) < 0) {
+      cli::error_line(kProg, why);
+      return 1;
+    }
+    run.nbd_uri = nbd.uri();
+    run.nbd_server = nbd.pid();
+  }
+
   // Every requested cell exists from the start, so an aborted or skipped part still shows.
-  std::vector<FsTarget> fs = fs_targets(run, sets);
-  if (has(c.targets, "engine"))
+  std::vector<FsTarget> fs = fs_targets(run, sets, run.dev, "", -1);
+  std::vector<FsTarget> nbd_fs;
+  if (c.nbd) nbd_fs = fs_targets(run, sets, run.nbd_uri, "nbd ", run.nbd_server);
+  auto engine_cells = [&](const std::string& prefix) {
     for (const EngineConfig& ec : engine_matrix(c.strategies, c.completions, c.allocs))
       for (const std::string& w : engine_workloads())
-        run.cells.push_back(make_cell("engine", ec.label(), fmt::format("write_strategy={},completion={},page_alloc={}",
-                                                                   ec.strategy, ec.completion, ec.page_alloc),
-                                 w, "MB/s"));
+        run.cells.push_back(make_cell("engine", prefix + ec.label(),
+                                      fmt::format("write_strategy={},completion={},page_alloc={}", ec.strategy,
+                                                  ec.completion, ec.page_alloc),
+                                      w, "MB/s"));
+  };
+  if (has(c.targets, "engine")) {
+    engine_cells("");
+    if (c.nbd) engine_cells("nbd ");
+  }
   if (has(c.targets, "raw"))
     for (const std::string& w : c.workloads)
       run.cells.push_back(make_cell("reference", "raw", "io_uring O_DIRECT", w, workload_unit(w)));
-  for (const FsTarget& t : fs)
-    for (const std::string& w : c.workloads) run.cells.push_back(make_cell(t.level, t.target, t.options, w, workload_unit(w)));
+  for (const auto* list : {&fs, &nbd_fs})
+    for (const FsTarget& t : *list)
+      for (const std::string& w : c.workloads)
+        run.cells.push_back(make_cell(t.level, t.target, t.options, w, workload_unit(w)));
 
   ProgressLine progress(run.cells.size(), c.quiet);
   run.progress = &progress;
@@ -473,9 +511,16 @@ int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   bool interrupted = false;
   try {
-    if (has(c.targets, "engine")) run_engine(run);
-    if (has(c.targets, "raw")) run_raw(run);
+    if (has(c.targets, "engine")) {
+      run_engine(run, run.dev, "", -1);
+      if (c.nbd) run_engine(run, run.nbd_uri, "nbd ", run.nbd_server);
+    }
+    if (has(c.targets, "raw")) {
+      if (io::is_nbd_uri(run.dev)) skip_all(run, "raw", "skipped", "an NBD export is no kernel block device");
+      else run_raw(run);
+    }
     for (const FsTarget& t : fs) run_fs_target(run, t);
+    for (const FsTarget& t : nbd_fs) run_fs_target(run, t);
   } catch (const Interrupted&) {
     interrupted = true;
   } catch (const std::exception& e) {
@@ -495,6 +540,7 @@ int main(int argc, char** argv) {
 
   print_table(stdout, run.cells);
   nlohmann::json info{{"device", run.dev},
+                      {"nbd", run.nbd_uri.empty() ? nlohmann::json() : nlohmann::json{{"uri", run.nbd_uri}, {"image", nbd.image()}}},
                       {"image", c.device.empty() ? loop.image() : ""},
                       {"size_mib", c.size_mib},
                       {"runtime_s", c.runtime},

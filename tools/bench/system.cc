@@ -126,22 +126,33 @@ std::string find_program(const std::string& name, const std::vector<std::string>
   return {};
 }
 
-int LoopImage::create(const std::string& dir, uint64_t bytes, std::string* why) {
-  image_ = fmt::format("{}/chainfs-bench-{}.img", dir, getpid());
-  int fd = ::open(image_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+namespace {
+
+// A new sparse image file of `bytes`; 0 or -errno (*why says what). On failure *path is
+// cleared when nothing was created.
+int create_image(std::string* path, uint64_t bytes, std::string* why) {
+  int fd = ::open(path->c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
     int e = errno;
-    *why = fmt::format("cannot create {}: {}", image_, std::strerror(e));
-    image_.clear();
+    *why = fmt::format("cannot create {}: {}", *path, std::strerror(e));
+    path->clear();
     return -e;
   }
   int r = ftruncate(fd, off_t(bytes));
   int e = errno;
   ::close(fd);
   if (r != 0) {
-    *why = fmt::format("cannot size {}: {}", image_, std::strerror(e));
+    *why = fmt::format("cannot size {}: {}", *path, std::strerror(e));
     return -e;
   }
+  return 0;
+}
+
+}  // namespace
+
+int LoopImage::create(const std::string& dir, uint64_t bytes, std::string* why) {
+  image_ = fmt::format("{}/chainfs-bench-{}.img", dir, getpid());
+  if (int r = create_image(&image_, bytes, why); r < 0) return r;
   CommandResult lo = run_command({"losetup", "-f", "--show", "--direct-io=on", image_}, 60);
   if (lo.status != 0) {
     *why = fmt::format("losetup failed ({}): {}", lo.status, lo.out);
@@ -164,6 +175,49 @@ LoopImage::~LoopImage() {
       if (run_command({"losetup", "-d", dev_}, 30).status == 0) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
+  }
+  if (!image_.empty()) ::unlink(image_.c_str());
+}
+
+int NbdServer::start(const std::string& dir, uint64_t bytes, const std::string& log_path, std::string* why) {
+  image_ = fmt::format("{}/chainfs-bench-{}-nbd.img", dir, getpid());
+  if (int r = create_image(&image_, bytes, why); r < 0) return r;
+  char tmpl[] = "/tmp/chainfs-bench-nbd-XXXXXX";
+  if (!mkdtemp(tmpl)) {
+    *why = fmt::format("mkdtemp: {}", std::strerror(errno));
+    return -errno;
+  }
+  dir_ = tmpl;
+  std::string pidfile = dir_ + "/pid";
+  std::string nbdkit = find_program("nbdkit", {});
+  if (nbdkit.empty()) {
+    *why = "nbdkit is not installed (Debian package nbdkit)";
+    return -ENOENT;
+  }
+  // nbdkit writes the PID file once it accepts connections.
+  if (int r = child_.start({nbdkit, "-f", "--exit-with-parent", "-U", dir_ + "/sock", "-P", pidfile, "file", image_, "cache=none"},
+                           log_path);
+      r < 0) {
+    *why = fmt::format("cannot start nbdkit: {}", std::strerror(-r));
+    return r;
+  }
+  for (int i = 0; i < 1000 && access(pidfile.c_str(), F_OK) != 0; ++i) {
+    if (!child_.alive()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (access(pidfile.c_str(), F_OK) != 0) {
+    *why = "nbdkit did not start (see " + log_path + ")";
+    return -EIO;
+  }
+  return 0;
+}
+
+NbdServer::~NbdServer() {
+  child_.stop(0);
+  if (!dir_.empty()) {
+    ::unlink((dir_ + "/pid").c_str());
+    ::unlink((dir_ + "/sock").c_str());
+    ::rmdir(dir_.c_str());
   }
   if (!image_.empty()) ::unlink(image_.c_str());
 }

@@ -63,6 +63,26 @@ class Child {
   int status_ = -1;
 };
 
+// An image file served by nbdkit's file plugin on a Unix socket in a temporary directory;
+// the destructor stops the server and removes the image (--exit-with-parent: nbdkit also
+// goes when the bench dies).
+class NbdServer {
+ public:
+  NbdServer() = default;
+  ~NbdServer();
+  NbdServer(const NbdServer&) = delete;
+  NbdServer& operator=(const NbdServer&) = delete;
+  // Creates DIR/chainfs-bench-PID-nbd.img of `bytes` and serves it; 0 or -errno (*why).
+  int start(const std::string& dir, uint64_t bytes, const std::string& log_path, std::string* why);
+  std::string uri() const { return "nbd+unix:///?socket=" + dir_ + "/sock"; }
+  const std::string& image() const { return image_; }
+  pid_t pid() const { return child_.pid(); }
+
+ private:
+  std::string image_, dir_;
+  Child child_;
+};
+
 // True when path is a mount point (/proc/self/mountinfo).
 bool is_mounted(const std::string& path);
 

@@ -126,6 +126,7 @@ const struct fuse_opt kTable[] = {
     FUSE_OPT_KEY("cache_size=", kChainfs),
     FUSE_OPT_KEY("stats=", kChainfs),
     FUSE_OPT_KEY("flush_interval=", kChainfs),
+    FUSE_OPT_KEY("nbd_timeout=", kChainfs),
     FUSE_OPT_KEY("compound_fallback", kChainfs),
     FUSE_OPT_KEY("transport=", kChainfs),
     FUSE_OPT_KEY("readahead=", kChainfs),

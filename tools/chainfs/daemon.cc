@@ -15,6 +15,7 @@
 #include "fs/fuse/context.h"
 #include "fs/fuse/ops.h"
 #include "fs/meta/data_device.h"
+#include "io/named_device.h"
 #include "io/recording_device.h"
 #include "tools/chainfs/cmdline.h"
 #include "tools/chainfs/control.h"
@@ -40,7 +41,8 @@ struct LoopConfigDeleter {
 
 void print_help(const CommandLine& cl) {
   std::fputs(usage_line(cl.program).c_str(), stdout);
-  std::puts("Mounts the chainfs filesystem on DEV (a block device or an image file) at MOUNTPOINT.\n"
+  std::puts("Mounts the chainfs filesystem on DEV (a block device, an image file or an NBD URI such as\n"
+            "nbd://HOST:PORT/EXPORT or nbd+unix:///EXPORT?socket=PATH) at MOUNTPOINT.\n"
             "Exit status: 0 mounted, 1 usage error, 32 mount failure.\n");
   std::fputs(fuse::options_help(), stdout);
   std::puts("\nFUSE options:");
@@ -56,7 +58,8 @@ void print_version(const CommandLine& cl) {
   fuse_lowlevel_version();  // "using FUSE kernel interface version 7.31"
 }
 
-std::string device_error(const std::string& dev, int e) {
+std::string device_error(const std::string& dev, int e, const std::string& detail) {
+  if (io::is_nbd_uri(dev) && e != -EBUSY) return io::open_error_text(dev, e, detail);
   switch (-e) {
     case EBUSY:
       return dev + " is in use (mounted or held by another program; waited " +
@@ -94,6 +97,7 @@ void apply_engine_options(const fuse::Options& o, fs::MountOptions* m) {
   m->stats_path = o.stats_path.empty() ? std::string() : std::filesystem::absolute(o.stats_path, ec).string();
   if (ec) m->stats_path = o.stats_path;
   m->flush_interval_s = o.flush_interval_s;
+  m->nbd_timeout_s = o.nbd_timeout_s;
   // -o compound_fallback, or CHAINFS_FORCE_COMPOUND_FALLBACK=1 in the environment.
   m->force_compound_fallback = o.compound_fallback || mem::force_fallback_from_env();
 }
@@ -110,17 +114,17 @@ int record_if_asked(std::unique_ptr<io::Device>* dev) {
   return 0;
 }
 
-int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev) {
+int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev, std::string* detail) {
   io::OpenOptions oo;
   oo.exclusive = true;
   oo.kernel_claims = cl.blkdev;
   oo.busy_wait_ms = kBusyWaitMs;
   // Read-write even for -o ro, so a later remount,rw can write; a write-protected
   // device still mounts read-only. The device type follows write_strategy (data_device.h).
-  int e = fs::open_data_device(cl.device, oo, cl.mount, dev);
+  int e = fs::open_data_device(cl.device, oo, cl.mount, dev, detail);
   if ((e == -EROFS || e == -EACCES || e == -EPERM) && cl.mount.read_only) {
     oo.read_only = true;
-    e = fs::open_data_device(cl.device, oo, cl.mount, dev);
+    e = fs::open_data_device(cl.device, oo, cl.mount, dev, detail);
   }
   return e < 0 ? e : record_if_asked(dev);
 }
@@ -144,7 +148,8 @@ int serve(CommandLine& cl, const std::string& mnt) {
   if (cl.blkdev && (stat(cl.device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)))
     return fail("-o blkdev needs a block device: " + cl.device + " is not one (attach an image with losetup)");
   std::unique_ptr<io::Device> dev;
-  if (int e = open_device(cl, &dev); e < 0) return fail(device_error(cl.device, e));
+  std::string detail;
+  if (int e = open_device(cl, &dev, &detail); e < 0) return fail(device_error(cl.device, e, detail));
   std::string message;
   auto mounted = fs::mount_filesystem(std::move(dev), cl.mount, &message);
   if (!mounted) {

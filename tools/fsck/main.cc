@@ -6,7 +6,9 @@
 // runs after every test);
 // -y, -p and -a repair every problem found (tools/fsck/repair.cc), check again until clean
 // (a few passes at most) and name what is left, if anything (then exit 4). A device in use (mounted read-write: the daemon
-// holds it exclusively) is refused. One line per problem on stdout, then a summary line.
+// holds it exclusively) is refused; an NBD export (DEVICE an nbd:// or nbd+unix:// URI) is
+// claimed only on this machine (a lock file per URI), so nothing stops a repair of an export
+// another host has mounted (README, "Network block devices"). One line per problem on stdout, then a summary line.
 // Exit status as e2fsck(8): 0 clean, 1 errors corrected, 4 errors left uncorrected,
 // 8 operational error (cannot open, not a chainfs), 16 usage error.
 #include <CLI/CLI.hpp>
@@ -17,7 +19,7 @@
 
 #include <fmt/format.h>
 
-#include "io/sync_device.h"
+#include "io/named_device.h"
 #include "tools/common/cli.h"
 #include "tools/common/progress.h"
 #include "tools/fsck/check.h"
@@ -38,7 +40,7 @@ int main(int argc, char** argv) {
                kProg};
   std::string device;
   bool no = false, yes = false, preen = false, preen_a = false, force = false, verbose = false;
-  app.add_option("device", device, "block device or image file")->required();
+  app.add_option("device", device, "block device, image file or NBD URI")->required();
   auto* n = app.add_flag("-n,--no", no, "open read-only and change nothing; report every problem");
   auto* y = app.add_flag("-y,--yes", yes, "repair every problem found");
   auto* p = app.add_flag("-p,--preen", preen, "repair without asking (as -y)");
@@ -64,14 +66,15 @@ int main(int argc, char** argv) {
   oo.read_only = !repair;
   oo.exclusive = true;
   oo.busy_wait_ms = kBusyWaitMs;
-  std::unique_ptr<io::SyncDevice> dev;
-  int r = io::SyncDevice::open(device, oo, &dev);
+  std::unique_ptr<io::Device> dev;
+  std::string detail;
+  int r = io::open_named_device(device, oo, {}, &dev, &detail);
   if (r == -EBUSY) {
     error_line(kProg, fmt::format("{} is in use (mounted?): refusing to check it", device));
     return cli::kFsckError;
   }
   if (r < 0) {
-    error_line(kProg, fmt::format("cannot open {}: {}", device, std::strerror(-r)));
+    error_line(kProg, io::open_error_text(device, r, detail));
     return cli::kFsckError;
   }
 

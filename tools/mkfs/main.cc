@@ -1,13 +1,15 @@
-// mkfs.chainfs: writes an empty chainfs (format v1) on a block device or image file.
+// mkfs.chainfs: writes an empty chainfs (format v1) on a block device, an image file or an
+// NBD export (nbd://HOST:PORT/EXPORT, nbd+unix:///EXPORT?socket=PATH).
 //
 //   mkfs.chainfs [-L label] [-N inodes] [-f] [-q] [--] DEVICE
 //
 // Refuses a device that holds a filesystem or partition table (libblkid probe, plus
-// chainfs's own magic, which blkid does not know) unless -f, and a device that is in use
-// (exclusive open). Never prompts, so `yes | mkfs.chainfs` from fstests is harmless.
+// chainfs's own magic, which blkid does not know; on NBD, the probe sees the export's first
+// MiB) unless -f, and a device that is in use (exclusive open; NBD has none). Never prompts, so `yes | mkfs.chainfs` from fstests is harmless.
 // Progress is drawn only on a terminal and without -q. Exit 0 on success, 1 otherwise.
 #include <blkid/blkid.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,7 +23,8 @@
 #include "fs/format/endian.h"
 #include "fs/format/layout.h"
 #include "fs/meta/mkfs.h"
-#include "io/sync_device.h"
+#include "io/named_device.h"
+#include "mem/aligned_buffer.h"
 #include "tools/common/cli.h"
 #include "tools/common/progress.h"
 
@@ -29,32 +32,61 @@ namespace {
 
 constexpr const char* kProg = "mkfs.chainfs";
 
+// What the probe pr finds ("a filesystem (ext4)", "a partition table (gpt)", ...) or "".
+std::string probe_signature(blkid_probe pr) {
+  std::string found;
+  blkid_probe_enable_superblocks(pr, 1);
+  blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+  blkid_probe_enable_partitions(pr, 1);
+  if (blkid_do_safeprobe(pr) == 0) {
+    const char* v = nullptr;
+    if (blkid_probe_lookup_value(pr, "TYPE", &v, nullptr) == 0 && v)
+      found = fmt::format("a filesystem ({})", v);
+    else if (blkid_probe_lookup_value(pr, "PTTYPE", &v, nullptr) == 0 && v)
+      found = fmt::format("a partition table ({})", v);
+    else
+      found = "a filesystem signature";
+  }
+  return found;
+}
+
+bool has_chainfs_magic(const unsigned char* b) { return chainfs::format::load_le32(b) == chainfs::format::kSuperMagic; }
+
 // What the device already holds ("ext4 filesystem", "gpt partition table", ...) or "".
 std::string existing_signature(const std::string& path) {
   std::string found;
   if (blkid_probe pr = blkid_new_probe_from_filename(path.c_str())) {
-    blkid_probe_enable_superblocks(pr, 1);
-    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
-    blkid_probe_enable_partitions(pr, 1);
-    if (blkid_do_safeprobe(pr) == 0) {
-      const char* v = nullptr;
-      if (blkid_probe_lookup_value(pr, "TYPE", &v, nullptr) == 0 && v)
-        found = fmt::format("a filesystem ({})", v);
-      else if (blkid_probe_lookup_value(pr, "PTTYPE", &v, nullptr) == 0 && v)
-        found = fmt::format("a partition table ({})", v);
-      else
-        found = "a filesystem signature";
-    }
+    found = probe_signature(pr);
     blkid_free_probe(pr);
   }
   if (!found.empty()) return found;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
     unsigned char b[4];
-    if (::pread(fd, b, 4, 0) == 4 && chainfs::format::load_le32(b) == chainfs::format::kSuperMagic)
-      found = "a filesystem (chainfs)";
+    if (::pread(fd, b, 4, 0) == 4 && has_chainfs_magic(b)) found = "a filesystem (chainfs)";
     ::close(fd);
   }
+  return found;
+}
+
+// The same for a device libblkid cannot open (an NBD export): the probe runs on a copy of
+// its first MiB, which holds the superblocks and partition tables blkid looks for first.
+std::string existing_signature(chainfs::io::Device& dev) {
+  size_t n = static_cast<size_t>(std::min<uint64_t>(dev.size_bytes(), 1u << 20)) / 4096 * 4096;
+  if (n == 0) return "";
+  chainfs::mem::AlignedBuffer head(n);
+  if (dev.read(0, head.data(), n) < 0) return "";
+  if (has_chainfs_magic(reinterpret_cast<const unsigned char*>(head.data()))) return "a filesystem (chainfs)";
+  std::string found;
+  int fd = memfd_create("mkfs-probe", MFD_CLOEXEC);
+  if (fd < 0) return "";
+  if (::write(fd, head.data(), n) == static_cast<ssize_t>(n)) {
+    if (blkid_probe pr = blkid_new_probe()) {
+      if (blkid_probe_set_device(pr, fd, 0, static_cast<blkid_loff_t>(n)) == 0) found = probe_signature(pr);
+      blkid_free_probe(pr);
+    }
+  }
+  ::close(fd);
   return found;
 }
 
@@ -66,7 +98,7 @@ int main(int argc, char** argv) {
   std::string device, label;
   bool force = false, quiet = false;
   uint64_t inodes = 0;
-  app.add_option("device", device, "block device or image file")->required();
+  app.add_option("device", device, "block device, image file or NBD URI")->required();
   app.add_option("-L,--label", label, "volume label (at most 64 bytes)");
   app.add_option("-N,--inodes", inodes, "number of inodes (default: one per 16 KiB)");
   app.add_flag("-f,--force", force, "overwrite an existing filesystem or partition table");
@@ -87,11 +119,12 @@ int main(int argc, char** argv) {
     error_line(kProg, "label longer than 64 bytes");
     return chainfs::cli::kMkfsFailure;
   }
-  if (::access(device.c_str(), F_OK) != 0) {
+  const bool nbd = chainfs::io::is_nbd_uri(device);
+  if (!nbd && ::access(device.c_str(), F_OK) != 0) {
     error_line(kProg, fmt::format("{}: {}", device, std::strerror(errno)));
     return chainfs::cli::kMkfsFailure;
   }
-  if (!force) {
+  if (!force && !nbd) {
     std::string sig = existing_signature(device);
     if (!sig.empty()) {
       error_line(kProg, fmt::format("{} contains {}; use -f to overwrite it", device, sig));
@@ -100,11 +133,18 @@ int main(int argc, char** argv) {
   }
   chainfs::io::OpenOptions oo;
   oo.exclusive = true;
-  std::unique_ptr<chainfs::io::SyncDevice> dev;
-  if (int r = chainfs::io::SyncDevice::open(device, oo, &dev); r < 0) {
-    error_line(kProg, r == -EBUSY ? fmt::format("{} is in use (mounted or opened exclusively)", device)
-                                  : fmt::format("cannot open {}: {}", device, std::strerror(-r)));
+  std::unique_ptr<chainfs::io::Device> dev;
+  std::string detail;
+  if (int r = chainfs::io::open_named_device(device, oo, {}, &dev, &detail); r < 0) {
+    error_line(kProg, chainfs::io::open_error_text(device, r, detail));
     return chainfs::cli::kMkfsFailure;
+  }
+  if (!force && nbd) {
+    std::string sig = existing_signature(*dev);
+    if (!sig.empty()) {
+      error_line(kProg, fmt::format("{} contains {}; use -f to overwrite it", device, sig));
+      return chainfs::cli::kMkfsFailure;
+    }
   }
   chainfs::fs::MkfsOptions mo;
   mo.label = label;

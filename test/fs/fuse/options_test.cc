@@ -36,6 +36,9 @@ TEST_CASE("strategy options take their documented values and defaults") {
   CHECK(o.stats_path == "/tmp/s.json");
   CHECK(set_option(&o, "flush_interval", "30", &err) == 0);
   CHECK(o.flush_interval_s == 30);
+  CHECK(o.nbd_timeout_s == 30);  // the default
+  CHECK(set_option(&o, "nbd_timeout", "7", &err) == 0);
+  CHECK(o.nbd_timeout_s == 7);
   CHECK_FALSE(o.compound_fallback);
   CHECK(set_option(&o, "compound_fallback", "", &err) == 0);
   CHECK(o.compound_fallback);
@@ -55,6 +58,8 @@ TEST_CASE("bad strategy values are refused with one line naming the choices") {
   CHECK(set_option(&o, "cache_size", "0", &err) == -EINVAL);
   CHECK(set_option(&o, "flush_interval", "0", &err) == -EINVAL);
   CHECK(set_option(&o, "flush_interval", "5s", &err) == -EINVAL);
+  CHECK(set_option(&o, "nbd_timeout", "0", &err) == -EINVAL);
+  CHECK(err == "bad value in -o nbd_timeout=0: expected seconds, 1 to 3600");
   CHECK(set_option(&o, "stats", "", &err) == -EINVAL);
   CHECK(set_option(&o, "colour", "red", &err) == -ENOENT);
   CHECK(err.find('\n') == std::string::npos);

@@ -161,7 +161,7 @@ TEST_CASE("remount arrives with user_id/group_id, which are ignored") {
 TEST_CASE("chainfs's own keys are consumed and validated") {
   auto p = parse({"chainfs", "IMG", "MNT", "-o",
                   "write_strategy=sync,completion=inline,cache=direct,page_alloc=percpu,read_strategy=page",
-                  "-o", "cache_size=1G,stats=/tmp/st.json,flush_interval=9,compound_fallback"});
+                  "-o", "cache_size=1G,stats=/tmp/st.json,flush_interval=9,compound_fallback,nbd_timeout=4"});
   REQUIRE(p.rc == 0);
   CHECK(p.cl.options.write_strategy == chainfs::fuse::WriteStrategy::kSync);
   CHECK(p.cl.options.completion == chainfs::fuse::Completion::kInline);
@@ -172,6 +172,8 @@ TEST_CASE("chainfs's own keys are consumed and validated") {
   CHECK(p.cl.options.stats_path == "/tmp/st.json");
   CHECK(p.cl.mount.flush_interval_s == 9);
   CHECK(p.cl.options.compound_fallback);
+  CHECK(p.cl.options.nbd_timeout_s == 4);
+  CHECK(session_opts(p).find("nbd_timeout") == std::string::npos);
   CHECK(session_opts(p).find("write_strategy") == std::string::npos);
   CHECK(session_opts(p).find("compound_fallback") == std::string::npos);
   CHECK(session_opts(p).find("cache") == std::string::npos);
