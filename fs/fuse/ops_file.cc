@@ -16,6 +16,10 @@ namespace {
 // write sizes. cache=kernel: the cache stays valid across opens (single writer).
 void set_open_flags(const Context& ctx, fuse_file_info* fi) {
   fi->fh = 0;
+  // close() sends no FLUSH: chainfs's flush does nothing, and close() promises no
+  // durability (ext4's does not write back either). The kernel still sends FLUSH with
+  // -o writeback_cache, where it first writes its dirty pages back.
+  fi->noflush = 1;
   if (ctx.options.cache == CacheMode::kDirect) {
     fi->direct_io = 1;
     fi->keep_cache = 0;
