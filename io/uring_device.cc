@@ -232,7 +232,8 @@ void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
   }
   for (unsigned i = 0; i < nd; ++i) {
     stats_.on_complete(ns_since(done[i].bio->submitted_at), done[i].status);
-    completions_->post(done[i].bio, done[i].status);
+    if (done[i].bio->inline_completion()) completions_->run_now(done[i].bio, done[i].status);
+    else completions_->post(done[i].bio, done[i].status);
   }
 }
 
@@ -252,6 +253,7 @@ int UringDevice::sync_io(BioOp op, uint64_t offset, const struct iovec* iov, int
     int status = 0;
   } w;
   // The store is the callback's last access to anything: the waiter may return at once.
+  bio.set_inline_completion(true);
   bio.push_end_io([&w](Bio&, int status) {
     w.status = status;
     w.done.store(true, std::memory_order_release);
