@@ -99,8 +99,9 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
   // The offset is the kernel's: for O_APPEND it has already placed the write at the end.
   guarded(req, "write", ino, [&](Reply& r) {
     if (off < 0) return r.error(-EINVAL);
-    // The kernel removes set-user-ID itself only for cached writes and never set-group-ID of
-    // a caller outside the group; write-back of the kernel's dirty pages (writepage) has no
+    // The kernel leaves this to chainfs (FUSE_HANDLE_KILLPRIV_V2 in the INIT reply; without
+    // it, it removed set-user-ID itself only for cached writes and never set-group-ID of a
+    // caller outside the group); write-back of the kernel's dirty pages (writepage) has no
     // caller and, as a store through a mapping on ext4, changes no mode.
     if (!fi->writepage) drop_privs_for_data_change(r, req, ino);
     auto n = filesystem(r).write(ino, static_cast<uint64_t>(off), buf, size);

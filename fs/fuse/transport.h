@@ -26,6 +26,10 @@ namespace chainfs::fuse {
 // What chainfs asks for beyond libfuse 3.14. Each is granted only if the kernel offers it.
 struct TransportWants {
   bool parallel_dirops = false;         // parallel lookups and readdirs in one directory
+  // The filesystem clears set-user-ID and set-group-ID on write, truncate and chown itself;
+  // the kernel then marks the superblock SB_NOSEC and stops asking for security.capability
+  // (a GETXATTR) before every write to a file that has none.
+  bool handle_killpriv_v2 = false;
   bool direct_io_allow_mmap = false;    // shared mmap on FOPEN_DIRECT_IO files
   bool parallel_direct_writes = false;  // concurrent direct writes to one file
   bool over_io_uring = false;           // FUSE-over-io_uring (needs a RingHook)
