@@ -88,6 +88,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
   guarded(req, "read", ino, [&](Reply& r) {
     if (off < 0) return r.error(-EINVAL);
+    if (r.ctx().direct_writes) r.ctx().direct_writes->note_read(ino);
     char* buf = read_buffer(size);
     auto n = filesystem(r).read(ino, static_cast<uint64_t>(off), size, buf);
     if (!n) return r.error(n.err());
@@ -107,7 +108,7 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     auto n = filesystem(r).write(ino, static_cast<uint64_t>(off), buf, size);
     if (!n) return r.error(n.err());
     // An O_DIRECT write past the kernel's page cache: pages read meanwhile must go first.
-    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0) {
+    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0 && r.ctx().direct_writes->may_be_cached(ino)) {
       if (fuse_req_t q = r.hand_over()) r.ctx().direct_writes->push(q, ino, off, *n);
       return;
     }
