@@ -80,11 +80,12 @@ make_target() {
 }
 cold() { unmount; sync; echo 3 >/proc/sys/vm/drop_caches; mount_target; }
 
-# fio_run KEY ARGS...: the job's IOPS (KEY iops) or MB/s (KEY bw)
+# fio_run KEY ARGS...: the job's IOPS (KEY iops) or MB/s (KEY bw); "failed" when fio reports
+# an error (its messages go to stderr)
 fio_run() {
   local key=$1; shift
   local out
-  out=$(fio --name=j --output-format=json "$@") || die "fio $* failed"
+  if ! out=$(fio --name=j --output-format=json "$@"); then echo failed; return; fi
   if [[ $key == iops ]]; then
     jq -r '.jobs[0] | (.read.iops + .write.iops) | floor' <<<"$out"
   else
@@ -188,7 +189,7 @@ for r in "${rows[@]}"; do
   base=${val[${names[0]}.$r]:-0}
   for n in "${names[@]:1}"; do
     v=${val[$n.$r]:-0}
-    if [[ $base != 0 ]]; then printf ' %8.2f' "$(echo "$v / $base" | bc -l)"; else printf ' %8s' -; fi
+    if [[ $base =~ ^[0-9.]+$ && $base != 0 && $v =~ ^[0-9.]+$ ]]; then printf ' %8.2f' "$(echo "$v / $base" | bc -l)"; else printf ' %8s' -; fi
   done
   echo
 done
