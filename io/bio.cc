@@ -36,6 +36,7 @@ void Bio::reset(BioOp op, uint64_t offset) {
   for (auto& r : split_reasons_) r = 0;
   submitted_at = {};
   done_bytes = 0;
+  inline_completion_ = false;
 }
 
 void Bio::add_segment(void* base, size_t len) {

@@ -86,6 +86,13 @@ class Bio {
   void add_child(Bio& child);
   Bio* parent() const { return parent_; }
 
+  // The callbacks only record the result for a thread that waits (no filesystem locks, no
+  // sleeping): the device may run them right where it reaps the completion instead of
+  // handing them to its completion thread, which saves the waiter one thread hop. A child
+  // view follows its parent's setting.
+  void set_inline_completion(bool v) { inline_completion_ = v; }
+  bool inline_completion() const { return inline_completion_ || (parent_ && parent_->inline_completion_); }
+
   // Finishes one unit of work with status (0 or -errno). A leaf is finished by its device; a
   // parent by the last of its children plus one end() from its owner (for its own reference).
   void end(int status);
@@ -123,6 +130,7 @@ class Bio {
   std::atomic<int> error_{0};
   std::vector<std::unique_ptr<Bio>> children_;
   uint32_t split_reasons_[3] = {0, 0, 0};
+  bool inline_completion_ = false;
 };
 
 // Effective limits for cutting: max request and segment sizes rounded down to the logical

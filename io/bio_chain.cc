@@ -21,6 +21,7 @@ BioChain::~BioChain() { wait(); }
 
 void BioChain::start(uint64_t offset) {
   cur_ = pool_.get(opts_.op, offset);
+  cur_->set_inline_completion(opts_.inline_completion && !end_io_);
   cur_->push_end_io([this](Bio& b, int status) { on_end(b, status); });
 }
 

@@ -52,6 +52,7 @@ int sync_bio_io(BioDevice& dev, uint64_t device_size, BioOp op, uint64_t offset,
     int status = 0;
   } w;
   // The store is the callback's last access to anything: the waiter may return at once.
+  bio.set_inline_completion(true);
   bio.push_end_io([&w](Bio&, int status) {
     w.status = status;
     w.done.store(true, std::memory_order_release);

@@ -50,6 +50,8 @@ void CompletionThread::run_one(const Item& it) {
   done_cv_.notify_all();
 }
 
+void CompletionThread::run_now(Bio* bio, int status) { run_one({bio, status}); }
+
 void CompletionThread::post(Bio* bio, int status) {
   if (mode_ == CompletionMode::kInline) {
     run_one({bio, status});

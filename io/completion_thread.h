@@ -39,6 +39,8 @@ class CompletionThread {
 
   CompletionMode mode() const { return mode_; }
   void post(Bio* bio, int status);
+  // Runs the item in the calling thread now, whatever the mode, and wakes the waiters.
+  void run_now(Bio* bio, int status);
   // Blocks until done() (evaluated with mu_ held); runs queued items meanwhile in waiter mode.
   void wait_until(const std::function<bool()>& done);
   // Wakes waiters after a state change made outside a callback (e.g. a pool refill).

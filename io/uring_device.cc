@@ -203,7 +203,8 @@ void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
   }
   for (unsigned i = 0; i < nd; ++i) {
     stats_.on_complete(ns_since(done[i].bio->submitted_at), done[i].status);
-    completions_->post(done[i].bio, done[i].status);
+    if (done[i].bio->inline_completion()) completions_->run_now(done[i].bio, done[i].status);
+    else completions_->post(done[i].bio, done[i].status);
   }
 }
 

@@ -339,6 +339,7 @@ int PageCache::read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks) {
   std::sort(blocks.begin(), blocks.end());
   io::ChainOptions co;
   co.op = io::BioOp::kRead;
+  co.inline_completion = true;  // nothing but this thread waits for them
   io::BioChain chain(bio_pool_, co);
   for (auto& [pb, buf] : blocks) {
     chain.append({buf, 0, static_cast<uint32_t>(kBlock)}, pb * kBlock);

@@ -6,8 +6,18 @@
 // data after the write completed. The invalidation waits for pages that READ requests hold
 // locked, and those READs are served by this daemon's workers, so it runs on a thread of its
 // own, never on a worker (with one worker, it would wait for itself).
+//
+// Stale pages come only from READ replies (the kernel fills its cache from them; it drops
+// what it cached of the range before it sends the direct write). So an inode that has never
+// been read through a READ request needs no invalidation: its write is answered at once.
+// READs are noted in a table of bits indexed by inode number (a collision only costs an
+// unneeded invalidation); a READ notes its inode before it reads, under the inode lock that
+// orders it against the write, so a READ the write does not see returns the new data. Each
+// invalidation also makes the kernel fetch the attributes again (GETATTR) before the next
+// write, and with -o writeback_cache ask for security.capability (GETXATTR) as well.
 #include <fuse_lowlevel.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -25,6 +35,15 @@ class DirectWriteReplies {
 
   // Takes over the reply to req: invalidates [off, off + count) of ino, then replies count.
   void push(fuse_req_t req, uint64_t ino, off_t off, size_t count);
+  // A READ of ino is about to be served. Call before reading.
+  void note_read(uint64_t ino) {
+    read_bits_[(ino / 64) % kReadWords].fetch_or(uint64_t{1} << (ino % 64), std::memory_order_seq_cst);
+  }
+  // False when no READ of ino was ever noted: the kernel caches nothing of it that could be stale.
+  // Call after the write's data is in place.
+  bool may_be_cached(uint64_t ino) const {
+    return (read_bits_[(ino / 64) % kReadWords].load(std::memory_order_seq_cst) >> (ino % 64)) & 1;
+  }
 
  private:
   struct Item {
@@ -35,6 +54,8 @@ class DirectWriteReplies {
   };
   void run();
 
+  static constexpr size_t kReadWords = 4096;  // 256 Ki inode bits, 32 KiB
+  std::atomic<uint64_t> read_bits_[kReadWords] = {};
   fuse_session* se_;
   std::mutex mu_;
   std::condition_variable cv_;

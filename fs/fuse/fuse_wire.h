@@ -15,6 +15,7 @@ namespace chainfs::fuse::wire {
 // (flags2 is only valid when FUSE_INIT_EXT is set in flags, in both directions).
 inline constexpr uint64_t kInitExt = FUSE_INIT_EXT;                // 1 << 30
 inline constexpr uint64_t kParallelDirops = FUSE_PARALLEL_DIROPS;  // 1 << 18
+inline constexpr uint64_t kHandleKillprivV2 = FUSE_HANDLE_KILLPRIV_V2;  // 1 << 28, protocol 7.33
 inline constexpr uint64_t kDirectIoAllowMmap = 1ull << 36;         // protocol 7.39
 inline constexpr uint64_t kOverIoUring = 1ull << 41;               // protocol 7.42
 inline constexpr uint32_t kOpenParallelDirectWrites = FOPEN_PARALLEL_DIRECT_WRITES;  // 1 << 6

@@ -7,6 +7,7 @@
 #include "fs/fuse/caller_privs.h"
 #include "fs/fuse/ops_common.h"
 #include "fs/fuse/ops_internal.h"
+#include "fs/fuse/transport.h"
 
 namespace chainfs::fuse::detail {
 
@@ -16,6 +17,10 @@ namespace {
 // write sizes. cache=kernel: the cache stays valid across opens (single writer).
 void set_open_flags(const Context& ctx, fuse_file_info* fi) {
   fi->fh = 0;
+  // close() sends no FLUSH: chainfs's flush does nothing, and close() promises no
+  // durability (ext4's does not write back either). The kernel still sends FLUSH with
+  // -o writeback_cache, where it first writes its dirty pages back.
+  fi->noflush = 1;
   if (ctx.options.cache == CacheMode::kDirect) {
     fi->direct_io = 1;
     fi->keep_cache = 0;
@@ -84,6 +89,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
   guarded(req, "read", ino, [&](Reply& r) {
     if (off < 0) return r.error(-EINVAL);
+    if (r.ctx().direct_writes) r.ctx().direct_writes->note_read(ino);
     char* buf = read_buffer(size);
     auto n = filesystem(r).read(ino, static_cast<uint64_t>(off), size, buf);
     if (!n) return r.error(n.err());
@@ -95,14 +101,19 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
   // The offset is the kernel's: for O_APPEND it has already placed the write at the end.
   guarded(req, "write", ino, [&](Reply& r) {
     if (off < 0) return r.error(-EINVAL);
-    // The kernel removes set-user-ID itself only for cached writes and never set-group-ID of
-    // a caller outside the group; write-back of the kernel's dirty pages (writepage) has no
+    // The kernel leaves this to chainfs (FUSE_HANDLE_KILLPRIV_V2 in the INIT reply; without
+    // it, it removed set-user-ID itself only for cached writes and never set-group-ID of a
+    // caller outside the group); write-back of the kernel's dirty pages (writepage) has no
     // caller and, as a store through a mapping on ext4, changes no mode.
     if (!fi->writepage) drop_privs_for_data_change(r, req, ino);
     auto n = filesystem(r).write(ino, static_cast<uint64_t>(off), buf, size);
     if (!n) return r.error(n.err());
     // An O_DIRECT write past the kernel's page cache: pages read meanwhile must go first.
-    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0) {
+    // Not on the ring: there the kernel sends direct writes synchronously and drops the
+    // range itself when they complete (TransportWants::sync_direct_io_on_ring).
+    Transport* t = r.ctx().transport;
+    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0 && !(t && t->ring_active()) &&
+        r.ctx().direct_writes->may_be_cached(ino)) {
       if (fuse_req_t q = r.hand_over()) r.ctx().direct_writes->push(q, ino, off, *n);
       return;
     }

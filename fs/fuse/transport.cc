@@ -57,6 +57,7 @@ ssize_t hook_writev(int fd, iovec* iov, int count, void* userdata) {
 uint64_t add_init_flags(const TransportWants& wants, uint64_t offered, uint64_t* flags) {
   uint64_t want = 0;
   if (wants.parallel_dirops) want |= wire::kParallelDirops;
+  if (wants.handle_killpriv_v2) want |= wire::kHandleKillprivV2;
   // The flags2 bits only exist in an extended INIT, in both directions.
   if (offered & wire::kInitExt) {
     if (wants.direct_io_allow_mmap) want |= wire::kDirectIoAllowMmap;
@@ -166,6 +167,10 @@ ssize_t Transport::send_init_reply(int fd, iovec* iov, int count) {
       flags &= ~wire::kOverIoUring;
       r.replied = flags;
     }
+  }
+  if (ring && wants_.sync_direct_io_on_ring) {
+    flags &= ~static_cast<uint64_t>(FUSE_ASYNC_DIO);
+    r.replied = flags;
   }
   init.flags = static_cast<uint32_t>(flags);
   init.flags2 = static_cast<uint32_t>(flags >> 32);

@@ -26,9 +26,18 @@ namespace chainfs::fuse {
 // What chainfs asks for beyond libfuse 3.14. Each is granted only if the kernel offers it.
 struct TransportWants {
   bool parallel_dirops = false;         // parallel lookups and readdirs in one directory
+  // The filesystem clears set-user-ID and set-group-ID on write, truncate and chown itself;
+  // the kernel then marks the superblock SB_NOSEC and stops asking for security.capability
+  // (a GETXATTR) before every write to a file that has none.
+  bool handle_killpriv_v2 = false;
   bool direct_io_allow_mmap = false;    // shared mmap on FOPEN_DIRECT_IO files
   bool parallel_direct_writes = false;  // concurrent direct writes to one file
   bool over_io_uring = false;           // FUSE-over-io_uring (needs a RingHook)
+  // With the ring: FUSE_ASYNC_DIO left out of the INIT reply, so that the kernel completes
+  // direct I/O synchronously and drops the written range from its page cache itself. A ring
+  // request can only be answered by the thread that serves it, so the reply to an
+  // asynchronous direct write cannot wait on another thread for that invalidation.
+  bool sync_direct_io_on_ring = false;
   uint32_t max_readahead = 0;           // bytes; 0 leaves libfuse's value
 };
 

@@ -10,28 +10,55 @@ namespace chainfs::fs {
 
 using format::kBlockSize;
 
-BlockCache::Entry* BlockCache::load_locked(uint64_t blk, int* err) {
-  auto it = map_.find(blk);
-  if (it != map_.end()) return it->second.get();
-  // Reading under the lock keeps the cache simple; metadata misses are rare once the
-  // working set is cached, and file data never goes through here.
-  auto e = std::make_unique<Entry>();
-  e->buf = mem::AlignedBuffer(kBlockSize);
-  if (auto c = committed_.find(blk); c != committed_.end()) {
-    // Committed but not yet at home: the journal's image is the current one.
-    std::memcpy(e->buf.data(), c->second->data(), kBlockSize);
-  } else {
-    *err = dev_.read(blk * kBlockSize, e->buf.data(), kBlockSize);
-    if (*err < 0) return nullptr;
+BlockCache::Entry* BlockCache::load(std::unique_lock<std::mutex>& g, uint64_t blk, uint64_t ra_end, int* err) {
+  for (;;) {
+    if (auto it = map_.find(blk); it != map_.end()) return it->second.get();
+    if (auto c = committed_.find(blk); c != committed_.end()) {
+      // Committed but not yet at home: the journal's image is the current one.
+      auto e = std::make_unique<Entry>();
+      e->buf = mem::AlignedBuffer(kBlockSize);
+      std::memcpy(e->buf.data(), c->second->data(), kBlockSize);
+      trim_locked();
+      Entry* p = e.get();
+      map_.emplace(blk, std::move(e));
+      return p;
+    }
+    // A miss: blk and the uncached blocks after it, in one request, without the lock.
+    uint64_t n = 1;
+    while (n < kMaxReadahead && blk + n < ra_end && !map_.count(blk + n) && !committed_.count(blk + n)) ++n;
+    const uint64_t epoch = epoch_;
+    g.unlock();
+    std::vector<mem::AlignedBuffer> bufs;
+    std::vector<struct iovec> iov;
+    bufs.reserve(n);
+    iov.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      bufs.emplace_back(kBlockSize);
+      iov.push_back({bufs.back().data(), kBlockSize});
+    }
+    int r = dev_.readv(blk * kBlockSize, iov.data(), static_cast<int>(n));
+    g.lock();
+    if (r < 0) {
+      *err = r;
+      return nullptr;
+    }
+    // A block forgotten, evicted or checkpointed meanwhile may have changed at home after
+    // the device read it: read again.
+    if (epoch != epoch_) continue;
+    trim_locked();
+    for (uint64_t i = 0; i < n; ++i) {
+      // Written, reloaded or committed meanwhile: that content is newer than the device's.
+      if (map_.count(blk + i) || committed_.count(blk + i)) continue;
+      auto e = std::make_unique<Entry>();
+      e->buf = std::move(bufs[i]);
+      map_.emplace(blk + i, std::move(e));
+    }
   }
-  trim_locked();
-  Entry* p = e.get();
-  map_.emplace(blk, std::move(e));
-  return p;
 }
 
 void BlockCache::trim_locked() {
   if (map_.size() < max_clean_) return;
+  ++epoch_;
   for (auto it = map_.begin(); it != map_.end() && map_.size() > max_clean_ * 3 / 4;) {
     if (!it->second->dirty)
       it = map_.erase(it);
@@ -58,18 +85,18 @@ void BlockCache::set_dirty_locked(Entry& e, bool dirty) {
 }
 
 int BlockCache::read(uint64_t blk, void* buf) {
-  std::lock_guard g(mu_);
+  std::unique_lock g(mu_);
   int err = 0;
-  Entry* e = load_locked(blk, &err);
+  Entry* e = load(g, blk, 0, &err);
   if (!e) return err;
   std::memcpy(buf, e->buf.data(), kBlockSize);
   return 0;
 }
 
-int BlockCache::read_part(uint64_t blk, size_t off, size_t len, void* buf) {
-  std::lock_guard g(mu_);
+int BlockCache::read_part(uint64_t blk, size_t off, size_t len, void* buf, uint64_t ra_end) {
+  std::unique_lock g(mu_);
   int err = 0;
-  Entry* e = load_locked(blk, &err);
+  Entry* e = load(g, blk, ra_end, &err);
   if (!e) return err;
   std::memcpy(buf, e->buf.data() + off, len);
   return 0;
@@ -87,9 +114,9 @@ void BlockCache::write(uint64_t blk, const void* buf) {
 }
 
 int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
-  std::lock_guard g(mu_);
+  std::unique_lock g(mu_);
   int err = 0;
-  Entry* e = load_locked(blk, &err);
+  Entry* e = load(g, blk, 0, &err);
   if (!e) return err;
   fn(e->buf.data());
   set_dirty_locked(*e, true);
@@ -98,6 +125,7 @@ int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
 
 void BlockCache::forget(uint64_t blk) {
   std::lock_guard g(mu_);
+  ++epoch_;
   auto it = map_.find(blk);
   if (it == map_.end()) return;
   set_dirty_locked(*it->second, false);
@@ -178,6 +206,7 @@ int BlockCache::checkpoint() {
 
 void BlockCache::checkpoint_done() {
   std::lock_guard g(mu_);
+  ++epoch_;
   committed_.clear();
 }
 

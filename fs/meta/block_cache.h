@@ -11,7 +11,10 @@
 //
 // Thread-safe. Lock order: mu_ is a leaf lock (taken after inode, allocator and map
 // locks, never while calling out); flush_mu_ serialises writers-back and is taken
-// before mu_.
+// before mu_. A read miss drops mu_ while the device reads: what it read is inserted only
+// where nothing newer appeared meanwhile (a cached entry or a committed image wins), and is
+// read again when a block may have gone stale under it (forget, eviction, checkpoint_done:
+// epoch_).
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -37,8 +40,11 @@ class BlockCache {
 
   // Copies block blk (4096 bytes) into buf, reading the device on a miss. 0 or -errno.
   int read(uint64_t blk, void* buf);
-  // Copies len bytes at off within block blk.
-  int read_part(uint64_t blk, size_t off, size_t len, void* buf);
+  // Copies len bytes at off within block blk. On a miss, the uncached blocks that follow blk
+  // up to ra_end (exclusive; at most kMaxReadahead in all) are read in the same device
+  // request and cached too: readahead inside one metadata area (the inode table).
+  int read_part(uint64_t blk, size_t off, size_t len, void* buf, uint64_t ra_end = 0);
+  static constexpr uint64_t kMaxReadahead = 32;
   // Replaces block blk and marks it dirty.
   void write(uint64_t blk, const void* buf);
   // Read-modify-write of one cached block under the cache lock (for inode-table blocks
@@ -83,7 +89,9 @@ class BlockCache {
     mem::AlignedBuffer buf;
     bool dirty = false;
   };
-  Entry* load_locked(uint64_t blk, int* err);
+  // Returns blk's entry with g (on mu_) held, reading it (and its readahead up to ra_end)
+  // from the device on a miss, with g released meanwhile. Null and *err on a read error.
+  Entry* load(std::unique_lock<std::mutex>& g, uint64_t blk, uint64_t ra_end, int* err);
   void trim_locked();
   void set_dirty_locked(Entry& e, bool dirty);
 
@@ -95,6 +103,7 @@ class BlockCache {
   std::unordered_map<uint64_t, std::unique_ptr<Entry>> map_;
   std::atomic<size_t> dirty_n_{0};
   std::unordered_map<uint64_t, std::shared_ptr<const mem::AlignedBuffer>> committed_;  // guarded by mu_
+  uint64_t epoch_ = 0;  // guarded by mu_: bumped when a device read may have gone stale
 };
 
 }  // namespace chainfs::fs

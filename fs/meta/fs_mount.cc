@@ -63,6 +63,7 @@ int FilesystemImpl::mount(std::string* msg) {
   if ((r = recover_journal(&sb, msg)) < 0) return r;
   vol_.set_geometry(sb.data_start, sb.block_count);
   vol_.inode_table_start = sb.inode_table_start;
+  vol_.inode_table_end = sb.inode_table_start + sb.inode_table_blocks;
   r = vol_.balloc.load(vol_.cache, sb.block_bitmap_start, sb.block_bitmap_blocks, sb.block_count,
                        sb.reserved_blocks, &why);
   if (r == 0) r = vol_.ialloc.load(vol_.cache, sb.inode_bitmap_start, sb.inode_bitmap_blocks, sb.inode_count, &why);

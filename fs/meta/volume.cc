@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -19,7 +20,10 @@ int Volume::load_inode(uint64_t ino, format::DiskInode* out) {
   uint64_t blk = inode_table_start + (ino - 1) / kInodesPerBlock;
   size_t slot = (ino - 1) % kInodesPerBlock;
   char buf[kInodeSize];
-  int r = cache.read_part(blk, slot * kInodeSize, kInodeSize, buf);
+  // A miss reads the following inode-table blocks too: inodes created together are
+  // neighbours, and a cold directory walk stats them one after another.
+  int r = cache.read_part(blk, slot * kInodeSize, kInodeSize, buf,
+                         std::min(inode_table_end, block_count_));
   if (r < 0) return r;
   std::string why;
   r = format::decode_inode(ino, buf, out, &why);

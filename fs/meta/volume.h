@@ -46,6 +46,7 @@ class Volume {
   // Encodes the record into its inode-table block in the cache (dirty).
   int store_inode(uint64_t ino, const format::DiskInode& in);
   uint64_t inode_table_start = 0;
+  uint64_t inode_table_end = 0;  // exclusive: the bound of inode-table readahead
 
   BlockCache cache;
   BlockAllocator balloc;

@@ -44,15 +44,10 @@ stats=$(mktemp /tmp/chainfs-perf-stats-XXXXXX.json)
 log=$(mktemp /tmp/chainfs-perf-log-XXXXXX)
 loop= pid=
 
+. "$(dirname "$0")/common.sh"
 unmount() {
-  if [[ -n $pid ]]; then
-    mountpoint -q "$mnt" && { umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true; }
-    # The daemon writes its statistics and releases the device after the kernel lets go.
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-    pid=
-  fi
+  stop_daemon "$mnt" "$pid"
+  pid=
 }
 cleanup() {
   unmount

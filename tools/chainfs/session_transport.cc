@@ -29,6 +29,7 @@ std::string granted_list(const InitResult& r) {
     s += name;
   };
   add(wire::kParallelDirops, "parallel_dirops");
+  add(wire::kHandleKillprivV2, "handle_killpriv_v2");
   add(wire::kDirectIoAllowMmap, "direct_io_allow_mmap");
   return s.empty() ? "none" : s;
 }
@@ -56,6 +57,10 @@ int SessionTransport::setup(fuse_session* se, Context* ctx, const Options& opts,
   // them in parallel; with cache=direct, shared mmap goes through the page cache, and
   // direct writes to one file may come in parallel (chainfs orders them per inode).
   w.parallel_dirops = true;
+  // chainfs drops set-ID bits itself on write and truncate (fs/fuse ops_file.cc, the
+  // caller's CAP_FSETID and groups from /proc) and on chown (fs/meta setattr); the kernel
+  // still removes security.capability through REMOVEXATTR when a file has one.
+  w.handle_killpriv_v2 = true;
   w.direct_io_allow_mmap = true;
   w.parallel_direct_writes = opts.cache == CacheMode::kDirect;
   w.max_readahead = static_cast<uint32_t>(opts.readahead);
@@ -67,6 +72,9 @@ int SessionTransport::setup(fuse_session* se, Context* ctx, const Options& opts,
     uring = false;
   }
   w.over_io_uring = uring;
+  // cache=kernel answers asynchronous O_DIRECT writes after an invalidation on another
+  // thread (DirectWriteReplies), which a ring request cannot wait for.
+  w.sync_direct_io_on_ring = opts.cache == CacheMode::kKernel;
   transport_ = std::make_unique<Transport>(w);
   if (uring) {
     UringTransport::Config cfg;

@@ -157,11 +157,12 @@ uint64_t flags64(const fuse_init_out& o) {
 
 // What a 6.18 kernel offers (enable_uring=Y): the classic bits plus the flags2 ones.
 constexpr uint64_t kModernKernel = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
-                                   FUSE_INIT_EXT | kAllowMmap | kOverIoUring;
+                                   FUSE_HANDLE_KILLPRIV_V2 | FUSE_INIT_EXT | kAllowMmap | kOverIoUring;
 
 TransportWants all_wants() {
   TransportWants w;
   w.parallel_dirops = true;
+  w.handle_killpriv_v2 = true;
   w.direct_io_allow_mmap = true;
   w.parallel_direct_writes = true;
   w.over_io_uring = true;
@@ -178,6 +179,7 @@ TEST_CASE("without wants the INIT reply is libfuse 3.14's own, which lacks PARAL
   CHECK((f & FUSE_INIT_EXT) != 0);  // 3.14 mirrors the extended INIT
   CHECK((f & FUSE_ASYNC_READ) != 0);
   CHECK((f & FUSE_PARALLEL_DIROPS) == 0);  // wanted by 3.14's defaults, never sent
+  CHECK((f & FUSE_HANDLE_KILLPRIV_V2) == 0);
   CHECK((f & kAllowMmap) == 0);
   CHECK((f & kOverIoUring) == 0);
   CHECK(o.max_readahead == 128 * 1024);
@@ -192,6 +194,7 @@ TEST_CASE("offered capabilities are added to the INIT reply when wanted") {
   fuse_init_out o = k.init(kModernKernel);
   uint64_t f = flags64(o);
   CHECK((f & FUSE_PARALLEL_DIROPS) != 0);
+  CHECK((f & FUSE_HANDLE_KILLPRIV_V2) != 0);
   CHECK((f & kAllowMmap) != 0);
   CHECK((o.flags2 & 0x200) != 0);  // FUSE_OVER_IO_URING is flags2 bit 9
   CHECK((o.flags2 & 0x10) != 0);   // DIRECT_IO_ALLOW_MMAP is flags2 bit 4
@@ -208,6 +211,22 @@ TEST_CASE("offered capabilities are added to the INIT reply when wanted") {
   CHECK(r.max_readahead == 1u << 20);
 }
 
+TEST_CASE("sync_direct_io_on_ring leaves FUSE_ASYNC_DIO out only when the ring runs") {
+  for (bool ring_on : {true, false}) {
+    CAPTURE(ring_on);
+    FakeRing ring;
+    TransportWants w = all_wants();
+    w.sync_direct_io_on_ring = true;
+    w.over_io_uring = ring_on;
+    FakeKernel k(w, &ring);
+    fuse_init_out o = k.init(kModernKernel | FUSE_ASYNC_DIO);
+    uint64_t f = flags64(o);
+    CHECK(((f & kOverIoUring) != 0) == ring_on);
+    CHECK(((f & FUSE_ASYNC_DIO) != 0) == !ring_on);
+    CHECK(k.transport().ring_active() == ring_on);
+  }
+}
+
 TEST_CASE("nothing the kernel did not offer is added") {
   FakeRing ring;
   FakeKernel k(all_wants(), &ring);
@@ -215,6 +234,7 @@ TEST_CASE("nothing the kernel did not offer is added") {
   fuse_init_out o = k.init(FUSE_ASYNC_READ | FUSE_MAX_PAGES | FUSE_INIT_EXT);
   uint64_t f = flags64(o);
   CHECK((f & FUSE_PARALLEL_DIROPS) == 0);
+  CHECK((f & FUSE_HANDLE_KILLPRIV_V2) == 0);
   CHECK((f & kAllowMmap) == 0);
   CHECK((f & kOverIoUring) == 0);
   CHECK(ring.prepared == 0);
