@@ -19,7 +19,10 @@ void BlockWriter::attach(io::BioDevice& bdev) { pool_ = std::make_unique<io::Bio
 int BlockWriter::write(std::span<const Block> blocks) {
   if (blocks.empty()) return 0;
   constexpr uint32_t kBytes = format::kBlockSize;
-  io::BioChain chain(*pool_);
+  // Only this thread waits for the requests: they may complete where they are reaped.
+  io::ChainOptions co;
+  co.inline_completion = true;
+  io::BioChain chain(*pool_, co);
   for (const Block& b : blocks)
     chain.append({const_cast<char*>(b.data), 0, kBytes}, b.blk * kBytes);
   int r = chain.wait();

@@ -89,7 +89,8 @@ class FilesystemImpl final : public Filesystem {
   Result<InodeRef> get(Ino ino);
   Attr attr_of(const Inode& in) const;
   void add_lookup(const InodeRef& in);
-  // Frees the inode when it has no links and no references left.
+  // Frees the inode when it has no links and no references left; with no links and no
+  // open file, but the kernel still holding the inode, frees its file data already.
   void maybe_free(const InodeRef& in);
   // Frees data, trees, xattrs and the inode number; caller holds in->mu exclusively.
   void free_inode_locked(Inode& in);

@@ -588,13 +588,29 @@ void FilesystemImpl::free_inode_locked(Inode& in) {
 void FilesystemImpl::maybe_free(const InodeRef& in) {
   {
     std::lock_guard g(map_mu_);
-    if (in->nlookup || in->nopen || in->freed) return;
+    if (in->nopen || in->freed) return;
   }
   std::unique_lock l(in->mu);
   if (in->disk.nlink != 0 || in->freed || read_only_) return;
+  bool looked_up = false;
   {
     std::lock_guard g(map_mu_);
-    if (in->nlookup || in->nopen) return;
+    if (in->nopen) return;
+    looked_up = in->nlookup != 0;
+  }
+  if (looked_up) {
+    // No name and no open file: the data can never be read again, so its blocks are free
+    // now, as on ext4, not when the kernel gets round to FORGET (after a df, say). The
+    // record stays, an orphan of size 0, until then.
+    format::DiskInode& d = in->disk;
+    if (in->is_reg() && !(d.flags & format::kInodeInlineData) && (d.size || d.blocks)) {
+      vol_.pages().forget(in->ino);
+      if (int r = ExtentMap(vol_, in->ino, d).destroy(); r < 0)
+        spdlog::warn("chainfs: inode {}: freeing the blocks of an unlinked file failed: {}", in->ino, std::strerror(-r));
+      d.size = 0;
+      mark_dirty(*in);
+    }
+    return;
   }
   // No name and no reference: nobody can reach it any more.
   free_inode_locked(*in);

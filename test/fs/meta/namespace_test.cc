@@ -159,6 +159,29 @@ TEST_CASE("unlinked but open: readable until release, then freed") {
   CHECK(m->statfs()->blocks_free >= free_before + 24);
 }
 
+TEST_CASE("unlinked and not open: the blocks are free at once, the inode when the kernel forgets it") {
+  MemFs m;
+  fs::Ino f = mkfile(m, kRootIno, "a");
+  std::string data(400000, 'q');
+  REQUIRE(*m->write(f, 0, data.data(), data.size()) == data.size());
+  REQUIRE(m->sync() == 0);
+  auto before = *m->statfs();
+  CHECK(m->unlink(kRootIno, "a") == 0);
+  // The kernel still holds the inode (no FORGET yet), as after rm(1) until it evicts it.
+  auto after = *m->statfs();
+  CHECK(after.blocks_free >= before.blocks_free + 97);
+  CHECK(after.files_free == before.files_free);
+  CHECK(m->getattr(f)->nlink == 0);
+  CHECK(m->getattr(f)->size == 0);
+  // FORGET frees the inode number; nothing of the file comes back at the next mount.
+  REQUIRE(m->sync() == 0);
+  m->forget(f, 1);
+  CHECK(m->getattr(f).err() == -ENOENT);
+  CHECK(m->statfs()->files_free == before.files_free + 1);
+  m.remount();
+  CHECK(m->statfs()->blocks_free >= before.blocks_free + 97);
+}
+
 TEST_CASE("orphans survive a crash and are freed at the next mount") {
   MemFs m;
   uint64_t files_free = m->statfs()->files_free;
