@@ -71,6 +71,8 @@ class FilesystemImpl final : public Filesystem {
   Result<size_t> read(Ino ino, uint64_t off, size_t len, char* buf) override;
   Result<size_t> write(Ino ino, uint64_t off, const char* buf, size_t len) override;
   int fsync(Ino ino, bool datasync) override;
+  int fsync_file(Ino ino, bool datasync, uint64_t* cursor) override;
+  uint64_t write_error_cursor(Ino ino) override;
   int fallocate(Ino ino, int mode, uint64_t off, uint64_t len) override;
   Result<uint64_t> lseek(Ino ino, uint64_t off, int whence) override;
   int setxattr(Ino ino, std::string_view name, std::string_view value, int flags) override;
@@ -116,7 +118,9 @@ class FilesystemImpl final : public Filesystem {
   // Commits the running transaction (sync_mu_ held): data, then the metadata through the
   // journal. clean_state records a clean filesystem. checkpoint also writes every
   // committed block home and empties the journal.
-  int write_back(bool clean_state, bool checkpoint = false);
+  // data_errors=false leaves the data write errors out of the result (fsync: they are
+  // reported to their own files).
+  int write_back(bool clean_state, bool checkpoint = false, bool data_errors = true);
   int checkpoint_locked();  // sync_mu_ held
   // Commit and checkpoint, so every freed block is allocatable (before ENOSPC).
   int reclaim();

@@ -301,7 +301,7 @@ int FilesystemImpl::checkpoint_locked() {
   return 0;
 }
 
-int FilesystemImpl::write_back(bool clean_state, bool checkpoint) {
+int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_errors) {
   // Ordered mode (as ext4's data=ordered): file data before the metadata that maps it, so a
   // crash never leaves metadata pointing at blocks whose data was not written.
   // 0. every dirty data page, written and waited for: first without stopping operations
@@ -317,6 +317,7 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint) {
   int data_err = pc.writeback_all(true, cache::Trigger::kSyncAll);
   std::unique_lock gate(txn_gate_);
   if (int e = pc.writeback_all(true, cache::Trigger::kSyncAll); e < 0 && !data_err) data_err = e;
+  if (!data_errors) data_err = 0;
   std::vector<InodeRef> todo;
   std::vector<Ino> orphan_list;
   {
