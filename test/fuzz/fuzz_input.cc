@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "fs/btree/node.h"
 #include "fs/format/crc32c.h"
@@ -77,7 +78,11 @@ SparseImage decode_sparse(const uint8_t* data, size_t size) {
   uint64_t mib = size >= 2 ? format::load_le16(data) : kMinMiB;
   mib = std::clamp(mib, kMinMiB, kMaxMiB);
   out.flags = size >= 3 ? data[2] : 0;
-  out.dev = std::make_unique<io::MemDevice>(mib << 20);
+  static std::map<uint64_t, std::unique_ptr<io::MemDevice>> devices;
+  auto& dev = devices[mib];
+  if (!dev) dev = std::make_unique<io::MemDevice>(mib << 20);
+  std::memset(dev->bytes().data(), 0, dev->bytes().size());
+  out.dev = dev.get();
   auto* img = reinterpret_cast<uint8_t*>(out.dev->bytes().data());
   const uint64_t blocks = (mib << 20) / kBlock;
   for (size_t pos = 4; pos + 4 <= size;) {
