@@ -166,7 +166,9 @@ class InjectingBioDevice final : public Device, public BioDevice {
     std::vector<Bio*> pass, failed;
     for (size_t i = 0; i < n; ++i) {
       Bio* b = bios[i];
-      const FaultOp op = b->op() == BioOp::kRead ? FaultOp::kRead : b->op() == BioOp::kWrite ? FaultOp::kWrite : FaultOp::kFlush;
+      const FaultOp op = b->op() == BioOp::kRead    ? FaultOp::kRead
+                         : b->op() == BioOp::kWrite ? FaultOp::kWrite
+                                                    : FaultOp::kFlush;
       const uint64_t len = op == FaultOp::kFlush ? 0 : b->bytes();
       switch (ctl_->decide(op, b->offset(), len).action) {
         case FaultDecision::kPass: pass.push_back(b); break;
@@ -207,7 +209,8 @@ std::unique_ptr<Device> make_fault_injector(std::unique_ptr<Device> inner, const
                                             std::string* why) {
   auto ctl = std::make_shared<FaultControl>(control_path);
   if (ctl->load(why) < 0) return nullptr;
-  if (dynamic_cast<BioDevice*>(inner.get())) return std::make_unique<InjectingBioDevice>(std::move(inner), std::move(ctl));
+  if (dynamic_cast<BioDevice*>(inner.get()))
+    return std::make_unique<InjectingBioDevice>(std::move(inner), std::move(ctl));
   return std::make_unique<InjectingDevice>(std::move(inner), std::move(ctl));
 }
 

@@ -140,7 +140,8 @@ void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
   guarded(req, "fsync", ino, [&](Reply& r) {
     OpenFile* f = open_file(fi);
-    r.error(f ? filesystem(r).fsync_file(ino, datasync != 0, &f->error_cursor) : filesystem(r).fsync(ino, datasync != 0));
+    fs::Filesystem& fs = filesystem(r);
+    r.error(f ? fs.fsync_file(ino, datasync != 0, &f->error_cursor) : fs.fsync(ino, datasync != 0));
   });
 }
 

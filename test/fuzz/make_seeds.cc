@@ -69,7 +69,8 @@ void cut(io::MemDevice& dev) {
     const uint32_t magic = format::load_le32(p);
     if (magic == format::kBitmapMagic && want("bitmap")) {
       const uint8_t kind = format::load_le32(p + 8) == 2 ? 2 : 0;
-      put("format_bitmap", std::string(1, static_cast<char>(kind)) + std::string(reinterpret_cast<const char*>(p + 12), 4) + block(b));
+      put("format_bitmap",
+          std::string(1, static_cast<char>(kind)) + std::string(reinterpret_cast<const char*>(p + 12), 4) + block(b));
     } else if (magic == btree::node::kMagic && want("node")) {
       put("btree_node", std::string(1, '\2') + std::string(1, '\xff') + le(0, 8) + le(0, 8) + le(~0ull, 8) +
                             le(format::load_le64(p + btree::node::kHeaderSize), 8) + block(b));
