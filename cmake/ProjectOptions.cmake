@@ -4,7 +4,16 @@ target_compile_options(chainfs_options INTERFACE -Wall -Wextra -Wpedantic -Wshad
   -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2
   $<$<BOOL:${CHAINFS_WERROR}>:-Werror>)
 target_compile_definitions(chainfs_options INTERFACE _FILE_OFFSET_BITS=64)
-if(CHAINFS_SANITIZE STREQUAL "address")
+if(CHAINFS_FUZZ)
+  # Coverage instrumentation for libFuzzer in every library; the fuzz targets link the
+  # fuzzer's main (test/fuzz/CMakeLists.txt).
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "CHAINFS_FUZZ needs clang (-DCMAKE_CXX_COMPILER=clang++)")
+  endif()
+  target_compile_options(chainfs_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(chainfs_options INTERFACE -fsanitize=address,undefined)
+elseif(CHAINFS_SANITIZE STREQUAL "address")
   target_compile_options(chainfs_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=undefined)
   target_link_options(chainfs_options INTERFACE -fsanitize=address,undefined)

@@ -19,6 +19,7 @@
 # Tests: test/LAYER/... may include what LAYER may, LAYER itself, test/lib and their own folder;
 # test/lib stands alone; the end-to-end tests (test/integration, test/regress) may use any
 # layer but no tool's internals except through test/lib, and test/integration the crash checker.
+# test/fuzz (the libFuzzer targets) may use any layer, the fsck library and the fsck test images.
 # liburing: io/, fs/fuse (FUSE-over-io_uring is the FUSE wire) and test/regress (applications'
 # io_uring I/O). libnbd: io/ only (the NBD device).
 set -euo pipefail
@@ -69,6 +70,7 @@ function allowed(l,   s) {
   if (l ~ /^tools\//) return " " l " tools/common generated " closure("fs/fuse")
   if (l == "test/lib") return " test/lib "
   if (l == "test/integration") return " " l " test/lib tools/crashcheck tools/fsck " source_layers " "
+  if (l == "test/fuzz") return " " l " test/tools/fsck tools/fsck " source_layers " "
   if (l == "test/regress") return " " l " test/lib " source_layers " "
   if (l ~ /^test\//) { s = substr(l, 6); return " " l " test/lib " allowed(s) }
   return closure(l)

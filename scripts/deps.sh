@@ -8,6 +8,7 @@ pkgs=(
   libisal-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libblkid-dev libxxhash-dev libnbd-dev
   util-linux e2fsprogs attr acl xfsprogs python3 procps psmisc kmod
   gnuplot-nox fuse2fs fio jq man-db groff-base nbdkit
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,7 +2,8 @@
 # Every test of chainfs on a fresh Debian 12 machine, as root: installs dependencies,
 # checks that includes follow the layers, builds, runs the unit and integration tests
 # (ctest), the unit tests again under ASan+UBSan and the threaded ones under TSan, and the
-# regression suite's quick group on a real mount. Ends with one line: "N passed, N failed".
+# regression suite's quick group on a real mount, and every fuzz target for a short while.
+# Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (tests mount filesystems and attach loop devices)" >&2; exit 1; }
@@ -20,6 +21,18 @@ count_ctest() {
   bad=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
   total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
   passed=$((passed + total - bad)); failed=$((failed + bad))
+}
+
+# count_summary LOG: adds a "N passed, N failed" summary line (regression suite, fuzzing).
+count_summary() {
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(cut -d' ' -f1 <<<"$line")))
+    failed=$((failed + $(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")))
+  else
+    failed=$((failed + 1))
+  fi
 }
 
 stage() { echo; echo "=== $* ($(date +%T))"; }
@@ -56,14 +69,14 @@ fi
 if [ -x test/regress/check ]; then
   stage "regression suite, quick group, on chainfs"
   (cd test/regress && FSTYP=chainfs REGRESS_TIMEOUT=300 ./check -g quick) 2>&1 | tee "$logdir/regress.log"
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/regress.log" | tail -1)
-  if [ -n "$line" ]; then
-    passed=$((passed + $(cut -d' ' -f1 <<<"$line")))
-    failed=$((failed + $(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")))
-  else
-    failed=$((failed + 1))
-  fi
+  count_summary "$logdir/regress.log"
 fi
+
+# Each libFuzzer target for a bounded time (test/fuzz/README.md has the long run); one count
+# per target, failed on any finding.
+stage "fuzzing: every target ${FUZZ_SECONDS:-20} s under ASan+UBSan"
+./scripts/fuzz.sh -t "${FUZZ_SECONDS:-20}" 2>&1 | tee "$logdir/fuzz.log"
+count_summary "$logdir/fuzz.log"
 
 echo
 echo "$passed passed, $failed failed"

@@ -158,6 +158,11 @@ int plan_layout(uint64_t blocks, uint64_t inodes, Superblock* sb, std::string* w
     inodes = std::max<uint64_t>(inodes, 1024);
   }
   inodes = div_up(inodes, kInodesPerBlock) * kInodesPerBlock;
+  // The bounds validate_superblock() holds a mounted filesystem to.
+  if (inodes < 16 || inodes > blocks * 4) {
+    *why = fmt::format("{} inodes: a filesystem of {} blocks takes 16 to {}", inodes, blocks, blocks * 4);
+    return -EINVAL;
+  }
   uint64_t journal = std::clamp<uint64_t>(blocks / 256, 64, 32768);  // 0.4%, 256 KiB .. 128 MiB
   sb->block_count = blocks;
   sb->inode_count = inodes;

@@ -62,7 +62,7 @@ int validate_superblock(const Superblock& sb, uint64_t device_blocks, std::strin
 
 // The region layout mkfs chooses for a device of `blocks` blocks and `inodes` inodes
 // (0 = default ratio). Fills the region fields and counts of sb; -ENOSPC with *why when
-// the device is too small.
+// the device is too small, -EINVAL for an inode count validate_superblock() would refuse.
 int plan_layout(uint64_t blocks, uint64_t inodes, Superblock* sb, std::string* why);
 
 }  // namespace chainfs::format

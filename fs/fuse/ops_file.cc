@@ -13,10 +13,19 @@ namespace chainfs::fuse::detail {
 
 namespace {
 
+// One open file, in fi->fh from open to release: its write-error cursor, so that each open
+// file sees a write error of the data once (Filesystem::fsync_file).
+struct OpenFile {
+  uint64_t error_cursor = 0;
+};
+
+OpenFile* open_file(const fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
 // cache=direct: the kernel page cache is bypassed, chainfs sees the application's own
 // write sizes. cache=kernel: the cache stays valid across opens (single writer).
-void set_open_flags(const Context& ctx, fuse_file_info* fi) {
-  fi->fh = 0;
+// Allocates the OpenFile (std::bad_alloc -> ENOMEM in guarded()).
+void set_open_flags(const Context& ctx, fs::Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
+  fi->fh = reinterpret_cast<uint64_t>(new OpenFile{fs.write_error_cursor(ino)});
   // close() sends no FLUSH: chainfs's flush does nothing, and close() promises no
   // durability (ext4's does not write back either). The kernel still sends FLUSH with
   // -o writeback_cache, where it first writes its dirty pages back.
@@ -67,8 +76,9 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       fs.forget(a->ino, 1);
       return r.error(e);
     }
-    set_open_flags(r.ctx(), fi);
+    set_open_flags(r.ctx(), fs, a->ino, fi);
     if (!r.create(to_entry(*a, r.ctx().timeout_s), fi)) {  // the caller went away
+      delete open_file(fi);
       fs.release(a->ino);
       fs.forget(a->ino, 1);
     }
@@ -81,8 +91,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // O_TRUNC never arrives here: init() leaves atomic_o_trunc off, so the kernel
     // truncates with a SETATTR first, with the timestamps POSIX asks for.
     if (int e = fs.open(ino); e < 0) return r.error(e);
-    set_open_flags(r.ctx(), fi);
-    if (!r.open(fi)) fs.release(ino);
+    set_open_flags(r.ctx(), fs, ino, fi);
+    if (!r.open(fi)) {
+      delete open_file(fi);
+      fs.release(ino);
+    }
   });
 }
 
@@ -127,15 +140,20 @@ void op_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
   guarded(req, "flush", ino, [&](Reply& r) { r.ok(); });
 }
 
-void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
+void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, "release", ino, [&](Reply& r) {
+    delete open_file(fi);
     filesystem(r).release(ino);
     r.ok();
   });
 }
 
-void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* /*fi*/) {
-  guarded(req, "fsync", ino, [&](Reply& r) { r.error(filesystem(r).fsync(ino, datasync != 0)); });
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  guarded(req, "fsync", ino, [&](Reply& r) {
+    OpenFile* f = open_file(fi);
+    fs::Filesystem& fs = filesystem(r);
+    r.error(f ? fs.fsync_file(ino, datasync != 0, &f->error_cursor) : fs.fsync(ino, datasync != 0));
+  });
 }
 
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* /*fi*/) {

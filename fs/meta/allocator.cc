@@ -55,7 +55,7 @@ int load_bitmap(BlockCache& cache, format::BitmapKind kind, uint64_t start, uint
   // Read past the cache in 1 MiB requests (a 1 TiB filesystem has 8224 bitmap blocks);
   // the allocator keeps the bits, and write-back replaces whole blocks.
   constexpr uint64_t kBatch = 256;
-  mem::AlignedBuffer buf(kBatch * kBlockSize);
+  mem::AlignedBuffer buf(std::clamp<uint64_t>(nblocks, 1, kBatch) * kBlockSize);
   for (uint64_t i = 0; i < nblocks; i += kBatch) {
     uint64_t n = std::min(kBatch, nblocks - i);
     int r = cache.read_uncached(start + i, n, buf.data());

@@ -201,8 +201,16 @@ class Filesystem {
   // the result is -ENOSPC (the kernel reports a short async direct-I/O write as EIO).
   virtual Result<size_t> write(Ino ino, uint64_t off, const char* buf, size_t len) = 0;
   // Makes the file's data and the metadata that maps it durable (datasync: skip
-  // metadata not needed to read the data back).
+  // metadata not needed to read the data back). A write error of the file's data (found by
+  // this fsync or by any earlier write-back) is returned as ext4 returns it (errseq): each
+  // open file takes a cursor when it is opened (write_error_cursor) and passes it to every
+  // fsync_file, which returns an error recorded after that cursor once, then 0 until a new
+  // one; an error no fsync has returned yet is also returned to files opened after it
+  // happened. fsync(ino, datasync) is fsync_file with a fresh cursor. Errors of other files'
+  // data are not this file's: they go to those files' fsyncs.
   virtual int fsync(Ino ino, bool datasync) = 0;
+  virtual int fsync_file(Ino ino, bool datasync, uint64_t* cursor) = 0;
+  virtual uint64_t write_error_cursor(Ino ino) = 0;
   // mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE,
   // FALLOC_FL_ZERO_RANGE[|FALLOC_FL_KEEP_SIZE]; others -EOPNOTSUPP.
   virtual int fallocate(Ino ino, int mode, uint64_t off, uint64_t len) = 0;

@@ -160,19 +160,48 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   return r;
 }
 
-int FilesystemImpl::fsync(Ino ino, bool /*datasync*/) {
-  // 1. the file's dirty pages, written and waited for (and its remembered write error,
-  // returned once); 2. the write-back: any data left, the metadata that maps it, a device
-  // flush (fs/cache/INTEGRATION.md, "fsync ordering").
+int FilesystemImpl::fsync(Ino ino, bool datasync) {
+  uint64_t cursor = write_error_cursor(ino);
+  return fsync_file(ino, datasync, &cursor);
+}
+
+uint64_t FilesystemImpl::write_error_cursor(Ino ino) {
+  auto in = get(ino);
+  if (!in) return 0;
+  Inode& n = **in;
+  std::lock_guard l(n.err_mu);
+  return n.err_seen ? n.err_seq : n.err_seq - 1;
+}
+
+int FilesystemImpl::fsync_file(Ino ino, bool /*datasync*/, uint64_t* cursor) {
+  // 1. the file's dirty pages, written and waited for; the page cache returns each write
+  // error of the file once, whoever started the write, and it is recorded here for the
+  // cursors; 2. the write-back: any data left, the metadata that maps it, a device flush
+  // (fs/cache/INTEGRATION.md, "fsync ordering").
   auto in = get(ino);
   if (!in) return in.err();
-  int err = 0;
+  Inode& n = **in;
   {
-    std::shared_lock l((*in)->mu);
-    if ((*in)->is_reg() && !(*in)->freed) err = vol_.pages().fsync(ino);
+    std::shared_lock l(n.mu);
+    if (n.is_reg() && !n.freed) {
+      if (int e = vol_.pages().fsync(ino); e < 0) {
+        std::lock_guard el(n.err_mu);
+        ++n.err_seq;
+        n.err = e;
+        n.err_seen = false;
+      }
+    }
   }
-  int r = sync();
-  return err ? err : r;
+  int r = 0;
+  {
+    std::lock_guard g(sync_mu_);
+    if (!read_only_) r = write_back(false, false, false);
+  }
+  std::lock_guard el(n.err_mu);
+  if (n.err_seq == *cursor) return r;
+  *cursor = n.err_seq;
+  n.err_seen = true;
+  return n.err;
 }
 
 int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {

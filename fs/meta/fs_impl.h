@@ -71,6 +71,8 @@ class FilesystemImpl final : public Filesystem {
   Result<size_t> read(Ino ino, uint64_t off, size_t len, char* buf) override;
   Result<size_t> write(Ino ino, uint64_t off, const char* buf, size_t len) override;
   int fsync(Ino ino, bool datasync) override;
+  int fsync_file(Ino ino, bool datasync, uint64_t* cursor) override;
+  uint64_t write_error_cursor(Ino ino) override;
   int fallocate(Ino ino, int mode, uint64_t off, uint64_t len) override;
   Result<uint64_t> lseek(Ino ino, uint64_t off, int whence) override;
   using Filesystem::setxattr;
@@ -121,8 +123,11 @@ class FilesystemImpl final : public Filesystem {
   // Commits the running transaction (sync_mu_ held): data, then the metadata through the
   // journal. clean_state records a clean filesystem. checkpoint also writes every
   // committed block home and empties the journal.
-  // data_why: what the data writeback is counted as in the cache's statistics.
-  int write_back(bool clean_state, bool checkpoint = false, cache::Trigger data_why = cache::Trigger::kSyncAll);
+  // data_errors=false leaves the data write errors out of the result (fsync: they are
+  // reported to their own files); data_why: what the data writeback is counted as in the
+  // cache's statistics.
+  int write_back(bool clean_state, bool checkpoint = false, bool data_errors = true,
+                 cache::Trigger data_why = cache::Trigger::kSyncAll);
   int checkpoint_locked();  // sync_mu_ held
   // journal_ becomes the journal the superblock describes, writing through the data path.
   void open_journal(const format::Superblock& sb);

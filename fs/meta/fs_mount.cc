@@ -255,7 +255,7 @@ void FilesystemImpl::flusher_loop() {
       // that maps it; the checkpoint too once the journal is half full, so that commits
       // seldom have to wait for one.
       bool ckpt = journal_ && journal_->used() * 2 > journal_->region_blocks();
-      int r = read_only_ ? 0 : write_back(false, ckpt, cache::Trigger::kTimer);
+      int r = read_only_ ? 0 : write_back(false, ckpt, true, cache::Trigger::kTimer);
       if (r < 0) spdlog::error("chainfs: periodic write-back failed: {}", std::strerror(-r));
     }
     l.lock();
@@ -311,7 +311,7 @@ int FilesystemImpl::checkpoint_locked() {
   return 0;
 }
 
-int FilesystemImpl::write_back(bool clean_state, bool checkpoint, cache::Trigger data_why) {
+int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_errors, cache::Trigger data_why) {
   // Ordered mode (as ext4's data=ordered): file data before the metadata that maps it, so a
   // crash never leaves metadata pointing at blocks whose data was not written.
   // 0. every dirty data page, written and waited for: first without stopping operations
@@ -327,6 +327,7 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint, cache::Trigger
   int data_err = pc.writeback_all(true, data_why);
   std::unique_lock gate(txn_gate_);
   if (int e = pc.writeback_all(true, cache::Trigger::kSyncAll); e < 0 && !data_err) data_err = e;
+  if (!data_errors) data_err = 0;
   std::vector<InodeRef> todo;
   std::vector<Ino> orphan_list;
   {

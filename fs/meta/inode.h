@@ -2,6 +2,7 @@
 // Inode: the in-memory form of one in-use inode, shared by every operation on it.
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <shared_mutex>
 
 #include "fs/format/inode.h"
@@ -26,6 +27,12 @@ struct Inode {
   // Guarded by FilesystemImpl::map_mu_.
   uint64_t nlookup = 0;
   uint64_t nopen = 0;
+  // Write errors of the file's data (Filesystem::fsync_file), guarded by err_mu: how many
+  // were recorded, the last one, and whether an fsync has returned it.
+  std::mutex err_mu;
+  uint64_t err_seq = 0;
+  int err = 0;
+  bool err_seen = true;
   // Set once, under mu (exclusive), when the inode number is released.
   std::atomic<bool> freed{false};
 

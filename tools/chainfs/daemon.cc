@@ -20,6 +20,7 @@
 #include "tools/chainfs/cmdline.h"
 #include "tools/chainfs/control.h"
 #include "tools/chainfs/daemonize.h"
+#include "tools/chainfs/fault_hook.h"
 #include "tools/chainfs/logging.h"
 #include "tools/chainfs/mountinfo.h"
 #include "tools/chainfs/mountpoint.h"
@@ -126,6 +127,7 @@ int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev, std::st
     oo.read_only = true;
     e = fs::open_data_device(cl.device, oo, cl.mount, dev, detail);
   }
+  if (e == 0) e = inject_faults_if_asked(dev);
   return e < 0 ? e : record_if_asked(dev);
 }
 

@@ -94,6 +94,15 @@ TEST_CASE("plan_layout refuses tiny devices and keeps regions in order") {
   CHECK(sb.data_start < sb.block_count / 20);
 }
 
+TEST_CASE("plan_layout refuses the inode counts a mount would refuse") {
+  Superblock sb;
+  std::string why;
+  CHECK(plan_layout(10324, 45056, &sb, &why) == -EINVAL);  // more than 4 per block
+  CHECK(plan_layout(kMinBlocks, 3, &sb, &why) == -EINVAL);  // 8 after rounding: fewer than 16
+  REQUIRE(plan_layout(10324, 41296, &sb, &why) == 0);
+  CHECK(validate_superblock(sb, 10324, &why) == 0);
+}
+
 TEST_CASE("inode: round trip with every field, crc bound to the inode number") {
   DiskInode in;
   in.mode = S_IFREG | 04755;
