@@ -33,6 +33,7 @@ struct InodePages {
   std::mutex mu;
   std::map<uint64_t, std::unique_ptr<CachePage>> pages;  // GUARDED_BY(mu), by logical block
   uint64_t dirty = 0;                                    // GUARDED_BY(mu): dirty pages
+  bool listed = false;  // GUARDED_BY(mu): in the cache's dirty list (PageCache::note_dirty_locked)
   int wb_error = 0;                                      // GUARDED_BY(mu): reported by the next fsync
   // Pages in writeback. Changed under mu; read without it by waiters (the device evaluates
   // wait predicates under its own lock, where only atomics may be read).

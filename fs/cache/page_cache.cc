@@ -55,6 +55,7 @@ PageCache::~PageCache() {
   free_pages(bufs);
   std::lock_guard lk(table_mu_);
   table_.clear();
+  dirty_.clear();
 }
 
 std::shared_ptr<InodePages> PageCache::get(uint64_t ino, bool create) {
@@ -65,6 +66,34 @@ std::shared_ptr<InodePages> PageCache::get(uint64_t ino, bool create) {
   auto ip = std::make_shared<InodePages>(ino);
   table_.emplace(ino, ip);
   return ip;
+}
+
+std::vector<std::shared_ptr<InodePages>> PageCache::dirty_inodes() {
+  std::lock_guard lk(table_mu_);
+  std::vector<std::shared_ptr<InodePages>> v;
+  v.reserve(dirty_.size());
+  for (auto& [ino, ip] : dirty_) v.push_back(ip);
+  return v;
+}
+
+void PageCache::note_dirty_locked(InodePages& ip) {
+  if (ip.listed) return;
+  std::lock_guard lk(table_mu_);
+  auto it = table_.find(ip.ino);
+  if (it == table_.end() || it->second.get() != &ip) return;  // being forgotten
+  dirty_.emplace(ip.ino, it->second);
+  ip.listed = true;
+}
+
+void PageCache::prune_dirty(const std::vector<std::shared_ptr<InodePages>>& inodes) {
+  for (const auto& ip : inodes) {
+    // Under ip->mu, as note_dirty_locked(): a page dirtied after this check lists it again.
+    std::lock_guard lk(ip->mu);
+    if (!ip->listed || ip->dirty || ip->writeback.load(std::memory_order_acquire)) continue;
+    ip->listed = false;
+    std::lock_guard tl(table_mu_);
+    if (auto it = dirty_.find(ip->ino); it != dirty_.end() && it->second == ip) dirty_.erase(it);
+  }
 }
 
 std::vector<std::shared_ptr<InodePages>> PageCache::all_inodes() {
@@ -274,6 +303,7 @@ int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_
           p->dirty = true;
           ++ip.dirty;
           CacheStats::add(stats_.dirty_pages);
+          note_dirty_locked(ip);
         }
         if (!opts_.stream_writeback) continue;
         if (ip.run_len && b == ip.run_lblk + ip.run_len && pb == ip.run_phys + ip.run_len) {

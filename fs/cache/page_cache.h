@@ -123,6 +123,13 @@ class PageCache {
   };
   std::shared_ptr<InodePages> get(uint64_t ino, bool create);
   std::vector<std::shared_ptr<InodePages>> all_inodes();
+  // Inodes that had dirty pages since they were last found clean and idle: what
+  // writeback_all() walks, so its cost follows the dirty files, not the cached ones.
+  std::vector<std::shared_ptr<InodePages>> dirty_inodes();
+  // ip has a dirty page: puts it on the dirty list. REQUIRES: ip.mu held.
+  void note_dirty_locked(InodePages& ip);
+  // Takes inodes that are clean and idle off the dirty list.
+  void prune_dirty(const std::vector<std::shared_ptr<InodePages>>& inodes);
 
   int write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_t b0, uint64_t b1, uint64_t off,
                   const char* buf, size_t len, bool fresh, std::vector<std::pair<uint64_t, uint64_t>>* stream,
@@ -164,8 +171,9 @@ class PageCache {
   uint64_t chunk_ = 1024;      // most pages one call holds before inserting them
   uint64_t write_gang_ = 0;    // pages per write gang; 0 = none (a cap too small to spare them)
 
-  std::mutex table_mu_;  // leaf: only held to find, add or remove an inode
+  std::mutex table_mu_;  // leaf: only held to find, add or remove an inode (also on dirty_)
   std::unordered_map<uint64_t, std::shared_ptr<InodePages>> table_;
+  std::unordered_map<uint64_t, std::shared_ptr<InodePages>> dirty_;  // GUARDED_BY(table_mu_)
 
   std::mutex all_wb_mu_;  // before any inode's mu; owns all_chain_
   std::unique_ptr<io::BioChain> all_chain_;

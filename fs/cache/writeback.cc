@@ -90,7 +90,7 @@ int PageCache::writeback_all(bool wait, Trigger why) {
     all_chain_ = std::make_unique<io::BioChain>(bio_pool_, io::ChainOptions{},
                                                 [this](io::Bio& b, int s) { on_write_end(b, s); });
   int err = 0;
-  auto inodes = all_inodes();
+  auto inodes = dirty_inodes();
   for (int pass = 0; pass < (wait ? 2 : 1); ++pass) {
     std::vector<WbItem> items;
     for (auto& ip : inodes) {
@@ -103,6 +103,7 @@ int PageCache::writeback_all(bool wait, Trigger why) {
     if (r < 0 && err == 0) err = r;
     for (auto& ip : inodes) wait_idle(*ip);
   }
+  prune_dirty(inodes);
   return err;
 }
 
@@ -196,6 +197,7 @@ void PageCache::forget(uint64_t ino) {
   { std::lock_guard lk(ip->mu); }  // a completion that just dropped the count has left mu
   std::lock_guard lk(table_mu_);
   table_.erase(ino);
+  dirty_.erase(ino);
 }
 
 void PageCache::remap(uint64_t ino, uint64_t lblk, uint64_t new_phys) {
@@ -213,6 +215,7 @@ void PageCache::remap(uint64_t ino, uint64_t lblk, uint64_t new_phys) {
       p->dirty = true;
       ++ip->dirty;
       CacheStats::add(stats_.dirty_pages);
+      note_dirty_locked(*ip);
     }
     if (ip->run_len && lblk >= ip->run_lblk && lblk < ip->run_lblk + ip->run_len) ip->run_len = 0;
     return;
