@@ -58,6 +58,17 @@ PageCache::~PageCache() {
   dirty_.clear();
 }
 
+namespace {
+// The inodes of one of the cache's tables, as references that outlive its lock.
+std::vector<std::shared_ptr<InodePages>> values_of(
+    const std::unordered_map<uint64_t, std::shared_ptr<InodePages>>& table) {
+  std::vector<std::shared_ptr<InodePages>> v;
+  v.reserve(table.size());
+  for (const auto& [ino, ip] : table) v.push_back(ip);
+  return v;
+}
+}  // namespace
+
 std::shared_ptr<InodePages> PageCache::get(uint64_t ino, bool create) {
   std::lock_guard lk(table_mu_);
   auto it = table_.find(ino);
@@ -70,10 +81,7 @@ std::shared_ptr<InodePages> PageCache::get(uint64_t ino, bool create) {
 
 std::vector<std::shared_ptr<InodePages>> PageCache::dirty_inodes() {
   std::lock_guard lk(table_mu_);
-  std::vector<std::shared_ptr<InodePages>> v;
-  v.reserve(dirty_.size());
-  for (auto& [ino, ip] : dirty_) v.push_back(ip);
-  return v;
+  return values_of(dirty_);
 }
 
 void PageCache::note_dirty_locked(InodePages& ip) {
@@ -98,10 +106,7 @@ void PageCache::prune_dirty(const std::vector<std::shared_ptr<InodePages>>& inod
 
 std::vector<std::shared_ptr<InodePages>> PageCache::all_inodes() {
   std::lock_guard lk(table_mu_);
-  std::vector<std::shared_ptr<InodePages>> v;
-  v.reserve(table_.size());
-  for (auto& [ino, ip] : table_) v.push_back(ip);
-  return v;
+  return values_of(table_);
 }
 
 void PageCache::alloc_pages(size_t n, std::vector<char*>* out) {

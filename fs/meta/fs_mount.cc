@@ -591,6 +591,12 @@ void FilesystemImpl::maybe_free(const InodeRef& in) {
     std::lock_guard g(map_mu_);
     if (in->nopen || in->freed) return;
   }
+  {
+    // The common case, a linked file's last close or forget: no exclusive lock, so it
+    // never waits behind the file's readers.
+    std::shared_lock s(in->mu);
+    if (in->disk.nlink != 0) return;
+  }
   std::unique_lock l(in->mu);
   if (in->disk.nlink != 0 || in->freed || read_only_) return;
   bool looked_up = false;
