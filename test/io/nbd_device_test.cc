@@ -183,6 +183,9 @@ TEST_CASE("NbdDevice: a server killed and restarted: EIO while it is gone, the u
   server.kill();
   // Gone: a request waits for the timeout, then fails.
   CHECK(dev->read(0, r.data(), 4096) == -EIO);
+  // The read may fail (libnbd ends its commands) before the driver thread has seen the
+  // connection die and counted it.
+  for (int i = 0; i < 100 && dev->connections_lost() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK(dev->connections_lost() >= 1);
 
   server.start();
