@@ -31,7 +31,7 @@
 #include <string_view>
 
 #include "fs/cache/cache_options.h"
-#include "fs/result.h"
+#include "base/result.h"
 #include "io/completion_thread.h"
 #include "mem/pool_options.h"
 
