@@ -5,7 +5,7 @@
 # include and exits 1 when there is any; scripts/test.sh runs it before building.
 #
 # The layers, each with the layers it is built on directly (the rest follows):
-#   base      shared leaf: base/ (the logging hook), fs/result.h (Result<T>, negative errno)
+#   base      shared leaf: base/ (the logging hook, Result<T> and negative errno)
 #   mem       page pool                          <- base
 #   io        devices, bios, completion          <- mem
 #   fs/format the on-disk format                 <- base
@@ -46,7 +46,7 @@ BEGIN {
 # The layer of a path of the tree or an included name; "" if none.
 function layer_of(p,   f, n) {
   n = split(p, f, "/")
-  if (p ~ /^base\// || p == "fs/result.h") return "base"
+  if (p ~ /^base\//) return "base"
   if (p ~ /^(mem|io)\//) return f[1]
   if (p ~ /^fs\/(format|btree|cache|meta|fuse)\//) return f[1] "/" f[2]
   if (p ~ /^tools\/[^\/]+\//) return "tools/" f[2]

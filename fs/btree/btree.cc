@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "fs/btree/node.h"
-#include "fs/result.h"
+#include "base/result.h"
 
 // Mutations are computed in memory first (new node images and the blocks they need),
 // then written: blocks the split needs are allocated before anything is touched, so an

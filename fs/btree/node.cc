@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "fs/format/crc32c.h"
-#include "fs/result.h"
+#include "base/result.h"
 
 namespace chainfs::btree::node {
 

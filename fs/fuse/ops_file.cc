@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 
 #include "fs/fuse/caller_privs.h"
@@ -70,7 +71,8 @@ void drop_privs_for_data_change(Reply& r, fuse_req_t req, fuse_ino_t ino) {
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   guarded(req, "create", parent, [&](Reply& r) {
     fs::Filesystem& fs = filesystem(r);
-    auto a = fs.mknod(caller(req), parent, name, S_IFREG | (mode & 07777), 0);
+    auto a = std::strcmp(name, kTmpfileName) == 0 ? fs.tmpfile(caller(req), parent, mode)
+                                                   : fs.mknod(caller(req), parent, name, S_IFREG | (mode & 07777), 0);
     if (!a) return r.error(a.err());
     if (int e = fs.open(a->ino); e < 0) {
       fs.forget(a->ino, 1);

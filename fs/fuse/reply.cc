@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fs/result.h"
+#include "base/result.h"
 
 namespace chainfs::fuse {
 

@@ -81,10 +81,14 @@ InitResult Transport::init() const {
   return init_;
 }
 
-void Transport::note_request(const void* request, size_t len) {
+void Transport::note_request(void* request, size_t len) {
   if (len < sizeof(fuse_in_header)) return;
   fuse_in_header h;
   std::memcpy(&h, request, sizeof h);
+  if (h.opcode == wire::kOpTmpfile) {
+    h.opcode = FUSE_CREATE;
+    std::memcpy(request, &h, sizeof h);
+  }
   if (h.opcode == FUSE_INIT) {
     fuse_init_in in{};
     std::memcpy(&in, static_cast<const char*>(request) + sizeof h, std::min(len - sizeof h, sizeof in));

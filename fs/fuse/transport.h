@@ -23,6 +23,12 @@ struct fuse_session;
 
 namespace chainfs::fuse {
 
+// libfuse 3.14 has no handler for the kernel's TMPFILE request (open with O_TMPFILE). Its
+// body is CREATE's (flags, mode, umask, then the name, which for TMPFILE is always "/", a
+// name no CREATE can carry), so the transport hands it to libfuse as a CREATE and the
+// create handler makes an unnamed file when the name is this one.
+inline constexpr char kTmpfileName[] = "/";
+
 // What chainfs asks for beyond libfuse 3.14. Each is granted only if the kernel offers it.
 struct TransportWants {
   bool parallel_dirops = false;         // parallel lookups and readdirs in one directory
@@ -82,8 +88,9 @@ class Transport {
   ssize_t read(int fd, void* buf, size_t len);
   ssize_t writev(int fd, iovec* iov, int count);
 
-  // A request that arrived elsewhere (the ring): seen as if read from /dev/fuse.
-  void note_request(const void* request, size_t len);
+  // A request that arrived elsewhere (the ring): seen as if read from /dev/fuse, and
+  // rewritten in place where libfuse needs it (see kTmpfileName).
+  void note_request(void* request, size_t len);
 
   void set_ring(RingHook* ring) { ring_ = ring; }
   // Runs once, after the INIT reply was written.

@@ -9,7 +9,7 @@
 
 #include "fs/format/inode.h"
 #include "fs/meta/volume.h"
-#include "fs/result.h"
+#include "base/result.h"
 
 namespace chainfs::fs {
 

@@ -31,7 +31,7 @@
 #include <string_view>
 
 #include "fs/cache/cache_options.h"
-#include "fs/result.h"
+#include "base/result.h"
 #include "io/completion_thread.h"
 #include "mem/pool_options.h"
 
@@ -174,6 +174,11 @@ class Filesystem {
   virtual Result<Attr> mkdir(const Caller& who, Ino parent, std::string_view name, uint32_t mode) = 0;
   virtual Result<Attr> symlink(const Caller& who, Ino parent, std::string_view name,
                                std::string_view target) = 0;
+  // An unnamed regular file (O_TMPFILE) that belongs to directory dir: link count 0, an
+  // orphan until link() gives it a name, freed at its last close otherwise.
+  virtual Result<Attr> tmpfile(const Caller& who, Ino dir, uint32_t mode) = 0;
+  // A file whose link count is 0 can be linked again while it is open (the kernel lets
+  // only O_TMPFILE files without O_EXCL get this far).
   virtual Result<Attr> link(Ino ino, Ino new_parent, std::string_view new_name) = 0;
   virtual int unlink(Ino parent, std::string_view name) = 0;
   virtual int rmdir(Ino parent, std::string_view name) = 0;

@@ -59,6 +59,7 @@ class FilesystemImpl final : public Filesystem {
   Result<Attr> mkdir(const Caller& who, Ino parent, std::string_view name, uint32_t mode) override;
   Result<Attr> symlink(const Caller& who, Ino parent, std::string_view name,
                        std::string_view target) override;
+  Result<Attr> tmpfile(const Caller& who, Ino dir, uint32_t mode) override;
   Result<Attr> link(Ino ino, Ino new_parent, std::string_view new_name) override;
   int unlink(Ino parent, std::string_view name) override;
   int rmdir(Ino parent, std::string_view name) override;

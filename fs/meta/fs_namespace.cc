@@ -189,6 +189,32 @@ Result<Attr> FilesystemImpl::symlink(const Caller& who, Ino parent, std::string_
   return create_entry(who, parent, name, S_IFLNK | 0777, 0, target);
 }
 
+Result<Attr> FilesystemImpl::tmpfile(const Caller& who, Ino dir_ino, uint32_t mode) {
+  if (int r = writable()) return Error{r};
+  auto op = begin_op();
+  auto p = get(dir_ino);
+  if (!p) return Error{p.err()};
+  Inode& dir = **p;
+  std::unique_lock pl(dir.mu);
+  if (!dir.is_dir()) return Error{-ENOTDIR};
+  if (dir.disk.nlink == 0) return Error{-ENOENT};  // removed directory
+  auto c = new_inode(who, dir, S_IFREG | (mode & 07777), 0);
+  if (!c) return Error{c.err()};
+  InodeRef child = *c;
+  std::unique_lock cl(child->mu);
+  if (int e = inherit_acl(who, dir, *child); e < 0) {
+    cl.unlock();
+    drop_new_inode(child);
+    return Error{e};
+  }
+  // No entry, so the directory itself does not change (as on ext4). An orphan from the
+  // start: a crash before a link frees it at the next mount.
+  child->disk.nlink = 0;
+  set_orphan(child->ino, true);
+  add_lookup(child);
+  return attr_of(*child);
+}
+
 Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_name) {
   if (int r = writable()) return Error{r};
   auto op = begin_op();
@@ -204,13 +230,17 @@ Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_
   std::unique_lock pl(dir.mu);  // parent before entry
   std::unique_lock cl(child.mu);
   if (!dir.is_dir()) return Error{-ENOTDIR};
-  if (dir.disk.nlink == 0 || child.disk.nlink == 0) return Error{-ENOENT};
+  if (dir.disk.nlink == 0 || child.freed) return Error{-ENOENT};
+  if (child.disk.nlink == 0) {
+    std::lock_guard g(map_mu_);
+    if (child.nopen == 0) return Error{-ENOENT};  // nobody can still name it
+  }
   if (child.disk.nlink >= kLinkMax) return Error{-EMLINK};
   Directory dd(vol_, new_parent, dir.disk);
   int r = dd.add(new_name, ino, dtype(child.disk.mode));
   if (r < 0) return Error{r};
   auto t = now_ts();
-  ++child.disk.nlink;
+  if (child.disk.nlink++ == 0) set_orphan(ino, false);
   child.disk.ctime = t;
   touch_mc(dir.disk, t);
   mark_dirty(child);

@@ -38,6 +38,12 @@ std::set<std::string> list_dir(const std::string& path) {
   return names;
 }
 
+mode_t umask_of() {
+  mode_t m = umask(0);
+  umask(m);
+  return m;
+}
+
 struct Fd {
   int fd;
   explicit Fd(int f) : fd(f) {}
@@ -277,6 +283,49 @@ TEST_CASE("an unlinked file stays readable and writable until its last close") {
   char t[4];
   CHECK(pread(fd.fd, t, 4, 300000) == 4);
   CHECK(std::string(t, 4) == "tail");
+}
+
+TEST_CASE("O_TMPFILE: an unnamed file, linked in with linkat, or gone at its last close") {
+  TestFs fs;
+  REQUIRE(mkdir(fs.p("d").c_str(), 0755) == 0);
+  std::string data = pattern(200000, 4);
+  {
+    Fd fd(open(fs.p("d").c_str(), O_TMPFILE | O_RDWR, 0640));
+    REQUIRE(fd.fd >= 0);
+    struct stat st;
+    REQUIRE(fstat(fd.fd, &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK((st.st_mode & 07777) == (0640 & ~umask_of()));
+    CHECK(st.st_nlink == 0);
+    CHECK(list_dir(fs.p("d")) == std::set<std::string>{".", ".."});
+    REQUIRE(pwrite(fd.fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()));
+    std::string proc = "/proc/self/fd/" + std::to_string(fd.fd);
+    REQUIRE(linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, fs.p("d/named").c_str(), AT_SYMLINK_FOLLOW) == 0);
+    REQUIRE(fstat(fd.fd, &st) == 0);
+    CHECK(st.st_nlink == 1);
+  }
+  {
+    // O_EXCL: the file can never get a name.
+    Fd fd(open(fs.p("d").c_str(), O_TMPFILE | O_WRONLY | O_EXCL, 0600));
+    REQUIRE(fd.fd >= 0);
+    CHECK(write(fd.fd, "x", 1) == 1);
+    std::string proc = "/proc/self/fd/" + std::to_string(fd.fd);
+    CHECK(errno_of(linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, fs.p("d/never").c_str(), AT_SYMLINK_FOLLOW)) == ENOENT);
+  }
+  {
+    // Never linked: its blocks and its inode go at the last close.
+    Fd fd(open(fs.p("d").c_str(), O_TMPFILE | O_RDWR, 0600));
+    REQUIRE(fd.fd >= 0);
+    CHECK(pwrite(fd.fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()));
+  }
+  CHECK(errno_of(open(fs.p("d/named").c_str(), O_TMPFILE | O_RDWR, 0600)) == ENOTDIR);
+  CHECK(list_dir(fs.p("d")) == std::set<std::string>{".", "..", "named"});
+  CHECK(read_file(fs.p("d/named")) == data);
+  CHECK(stat_of(fs.p("d/named")).st_nlink == 1);
+  auto r = fs.unmount_and_fsck();
+  CHECK_MESSAGE(r.status == 0, r.out);
+  fs.mount();
+  CHECK(read_file(fs.p("d/named")) == data);
 }
 
 TEST_CASE("fsync, fdatasync, syncfs, fallocate and SEEK_DATA/SEEK_HOLE") {

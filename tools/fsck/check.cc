@@ -14,7 +14,7 @@
 
 #include "fs/format/bitmap.h"
 #include "fs/format/endian.h"
-#include "fs/result.h"
+#include "base/result.h"
 #include "io/device.h"
 #include "mem/aligned_buffer.h"
 #include "tools/fsck/checker.h"

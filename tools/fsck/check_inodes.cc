@@ -11,7 +11,7 @@
 #include "fs/btree/btree.h"
 #include "fs/format/endian.h"
 #include "fs/format/xattr.h"
-#include "fs/result.h"
+#include "base/result.h"
 #include "io/device.h"
 #include "mem/aligned_buffer.h"
 #include "tools/fsck/checker.h"

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fs/result.h"
+#include "base/result.h"
 #include "io/device.h"
 
 namespace chainfs::fsck {

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "fs/result.h"
+#include "base/result.h"
 
 using namespace chainfs::fuse;
 

@@ -52,7 +52,10 @@ void t_open(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
   fi->fh = 7;
   fuse_reply_open(req, fi);
 }
-void t_create(fuse_req_t req, fuse_ino_t /*parent*/, const char* /*name*/, mode_t /*mode*/, fuse_file_info* fi) {
+std::string g_create_name;  // the name the create handler got last
+
+void t_create(fuse_req_t req, fuse_ino_t /*parent*/, const char* name, mode_t /*mode*/, fuse_file_info* fi) {
+  g_create_name = name;
   fuse_entry_param e;
   std::memset(&e, 0, sizeof e);
   e.ino = 5;
@@ -312,6 +315,28 @@ TEST_CASE("direct I/O OPEN and CREATE replies get FOPEN_PARALLEL_DIRECT_WRITES w
     }
   }
   g_direct_io = false;
+}
+
+TEST_CASE("a TMPFILE request reaches the create handler with the name kTmpfileName") {
+  FakeKernel k(all_wants());
+  k.init(kModernKernel);
+  std::string ci(sizeof(fuse_create_in) + 2, '\0');
+  fuse_create_in c;
+  std::memset(&c, 0, sizeof c);
+  c.flags = O_RDWR | O_TMPFILE;
+  c.mode = S_IFREG | 0600;
+  std::memcpy(ci.data(), &c, sizeof c);
+  ci[sizeof c] = '/';  // what the kernel sends for an O_TMPFILE open
+  g_create_name.clear();
+  k.request(FUSE_TMPFILE, 12, ci.data(), ci.size());
+  std::string r = k.reply();
+  CHECK(g_create_name == kTmpfileName);
+  // The reply is CREATE's, as the kernel expects for TMPFILE.
+  REQUIRE(r.size() == sizeof(fuse_out_header) + sizeof(fuse_entry_out) + sizeof(fuse_open_out));
+  fuse_out_header out;
+  std::memcpy(&out, r.data(), sizeof out);
+  CHECK(out.unique == 12);
+  CHECK(out.error == 0);
 }
 
 TEST_CASE("replies the ring claims do not reach /dev/fuse; the others do") {

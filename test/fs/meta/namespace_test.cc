@@ -199,6 +199,46 @@ TEST_CASE("orphans survive a crash and are freed at the next mount") {
   CHECK(m->statfs()->files_free == files_free);
 }
 
+TEST_CASE("tmpfile: an unnamed orphan until linked; a crash before the link frees it") {
+  MemFs m;
+  uint64_t files_free = m->statfs()->files_free;
+  fs::Ino d = mkdir_(m, kRootIno, "d");
+  auto t = m->tmpfile(root, d, 0600);
+  REQUIRE(t.ok());
+  CHECK(t->nlink == 0);
+  CHECK(S_ISREG(t->mode));
+  CHECK(list(m, d).size() == 2);  // "." and ".."
+  REQUIRE(m->open(t->ino) == 0);
+  REQUIRE(m->write(t->ino, 0, "data", 4).ok());
+  REQUIRE(m->sync() == 0);
+  {
+    // A crash while it is unnamed: the next mount frees it.
+    auto copy = m.dev.bytes();
+    MemFs crashed;
+    crashed.fs.reset();
+    crashed.dev.bytes() = copy;
+    crashed.mount();
+    CHECK(crashed->was_unclean());
+    CHECK(crashed->statfs()->files_free == files_free - 1);  // only "d" is left
+  }
+  auto l = m->link(t->ino, d, "named");
+  REQUIRE(l.ok());
+  CHECK(l->nlink == 1);
+  m->release(t->ino);
+  m->forget(t->ino, 2);
+  m.remount();
+  auto back = m->lookup(d, "named");
+  REQUIRE(back.ok());
+  char buf[4];
+  CHECK(*m->read(back->ino, 0, 4, buf) == 4);
+  CHECK(std::string(buf, 4) == "data");
+  // Not open and no name: link refuses it (only an open O_TMPFILE file can be linked).
+  auto u = m->tmpfile(root, d, 0600);
+  REQUIRE(u.ok());
+  CHECK(m->link(u->ino, d, "late").err() == -ENOENT);
+  CHECK(m->tmpfile(root, back->ino, 0600).err() == -ENOTDIR);
+}
+
 TEST_CASE("rename: plain, over a file, over an empty directory, errors") {
   MemFs m;
   fs::Ino a = mkfile(m, kRootIno, "a");
