@@ -19,6 +19,9 @@
 #include <vector>
 
 #include "fs/cache/cache_page.h"
+#include "fs/cache/readahead.h"
+#include "fs/cache/stream_detector.h"
+#include "fs/cache/write_gang.h"
 #include "io/bio_chain.h"
 
 namespace chainfs::cache {
@@ -39,19 +42,9 @@ struct InodePages {
   // wait predicates under its own lock, where only atomics may be read).
   std::atomic<uint32_t> writeback{0};
 
-  // Streaming writeback: the contiguous (logical and physical) run the writes are filling.
-  uint64_t run_lblk = 0, run_phys = 0, run_len = 0;  // GUARDED_BY(mu)
-  // Readahead: where the next sequential read would start, and the current window.
-  uint64_t ra_next = UINT64_MAX;  // GUARDED_BY(mu)
-  uint64_t ra_end = 0;            // GUARDED_BY(mu): end of what readahead already fetched
-  uint32_t ra_window = 0;         // GUARDED_BY(mu)
-  // Sequential writes: the block after the last write and how many blocks the current
-  // sequential run has, and the rest of the gang the run's pages come from (highest address
-  // first: pop_back gives the next page up), so that consecutive blocks sit in consecutive
-  // memory and a device request needs one segment per run, not one per page.
-  uint64_t wseq_next = UINT64_MAX;  // GUARDED_BY(mu)
-  uint64_t wseq_len = 0;            // GUARDED_BY(mu)
-  std::vector<char*> wgang;         // GUARDED_BY(mu)
+  StreamDetector stream;  // GUARDED_BY(mu): the contiguous run streaming writeback follows
+  Readahead readahead;    // GUARDED_BY(mu)
+  WriteGang wgang;        // GUARDED_BY(mu): the sequential-write tracker and its page gang
 
   std::mutex wb_mu;
   std::unique_ptr<io::BioChain> chain;  // GUARDED_BY(wb_mu), created on first writeback

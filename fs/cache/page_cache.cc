@@ -18,11 +18,14 @@ inline void block_range(uint64_t b, uint64_t off, size_t len, uint64_t* lo, uint
 }  // namespace
 
 PageCache::PageCache(io::Device& dev, io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts)
-    : dev_(dev), bdev_(bdev), pool_(pool), opts_(std::move(opts)), bio_pool_(bdev, std::max(opts_.bio_requests, 2u)) {
+    : dev_(dev),
+      bdev_(bdev),
+      pool_(pool),
+      opts_(std::move(opts)),
+      bio_pool_(bdev, std::max(opts_.bio_requests, 2u)),
+      throttle_(opts_.dirty_limit_bytes, pool.options().byte_cap / kBlock, kBlock) {
   max_req_pages_ = std::max<uint64_t>(io::effective_max_request(bdev.limits()) / kBlock, 1);
   cap_pages_ = pool.options().byte_cap / kBlock;
-  if (opts_.dirty_limit_bytes) dirty_limit_ = std::max<uint64_t>(opts_.dirty_limit_bytes / kBlock, 1);
-  else dirty_limit_ = cap_pages_ ? std::max<uint64_t>(cap_pages_ / 4, 1) : (uint64_t{256} << 20) / kBlock;
   // Under a cap, one call never holds more than a quarter of it in pages not yet in the cache,
   // so that a few threads together still leave room for reclaim to make progress.
   chunk_ = cap_pages_ ? std::clamp<uint64_t>(cap_pages_ / 4, 1, 1024) : 1024;
@@ -130,16 +133,9 @@ void PageCache::alloc_write_pages(InodePages& ip, const std::vector<uint64_t>& n
   std::vector<char*> stale;
   {
     std::lock_guard lk(ip.mu);
-    seq = write_gang_ && n <= 2 && need.front() == ip.wseq_next && ip.wseq_len >= kWriteGangAfter &&
-          need.back() == need.front() + n - 1;
-    if (seq && ip.wgang.size() >= n) {
-      for (size_t i = 0; i < n; ++i) {
-        out->push_back(ip.wgang.back());
-        ip.wgang.pop_back();
-      }
-      return;
-    }
-    stale.swap(ip.wgang);  // not sequential, or too few left: the rest is of no use
+    seq = ip.wgang.wants(need, write_gang_);
+    if (seq && ip.wgang.take(n, out)) return;
+    stale = ip.wgang.release();  // not sequential, or too few left: the rest is of no use
   }
   free_pages(stale);
   if (!seq) {
@@ -148,12 +144,14 @@ void PageCache::alloc_write_pages(InodePages& ip, const std::vector<uint64_t>& n
   }
   std::vector<void*> g(write_gang_);
   pool_.alloc_gang(g);  // address order
-  for (size_t i = 0; i < n; ++i) out->push_back(static_cast<char*>(g[i]));
-  std::vector<char*> rest;  // highest address first
-  for (size_t i = g.size(); i-- > n;) rest.push_back(static_cast<char*>(g[i]));
+  std::vector<char*> gang;
+  gang.reserve(g.size());
+  for (void* v : g) gang.push_back(static_cast<char*>(v));
+  out->insert(out->end(), gang.begin(), gang.begin() + static_cast<std::ptrdiff_t>(n));
+  std::vector<char*> rest;
   {
     std::lock_guard lk(ip.mu);
-    if (ip.wgang.empty()) rest.swap(ip.wgang);  // else another writer refilled it meanwhile
+    rest = ip.wgang.refill(gang, n);
   }
   free_pages(rest);
 }
@@ -162,7 +160,7 @@ void PageCache::release_write_gang(InodePages& ip) {
   std::vector<char*> bufs;
   {
     std::lock_guard lk(ip.mu);
-    bufs.swap(ip.wgang);
+    bufs = ip.wgang.release();
   }
   free_pages(bufs);
 }
@@ -185,153 +183,160 @@ int PageCache::write(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblock
   uint64_t b1 = std::min(lblk + nblocks, (off + len + kBlock - 1) / kBlock);
   if (b0 >= b1) return 0;
   auto ip = get(ino, true);
-  std::vector<std::pair<uint64_t, uint64_t>> stream;
+  const WriteReq w{lblk, phys, off, buf, len, fresh};
+  std::vector<StreamDetector::Run> stream;
   for (uint64_t c = b0; c < b1; c += chunk_) {
     uint64_t c1 = std::min(b1, c + chunk_);
     std::vector<CachePage*> through;
-    int r = write_chunk(*ip, lblk, phys, c, c1, off, buf, len, fresh, &stream, &through);
+    int r = write_chunk(*ip, w, c, c1, &stream, &through);
     if (r == 0 && !through.empty()) r = write_through(*ip, phys + (c - lblk), through);
     if (r < 0) return r;
     for (auto& [first, last] : stream) writeback_range(*ip, first, last, Trigger::kStream);
     stream.clear();
     after_dirty();
   }
-  // Throttle a writer that dirties faster than the flusher cleans (balance_dirty_pages): past
-  // twice the threshold it writes its own file back and waits. The error, if any, stays for
-  // fsync.
-  if (opts_.write != WriteStrategy::kSync && CacheStats::get(stats_.dirty_pages) > 2 * dirty_limit_) {
+  // Throttle a writer that dirties faster than the flusher cleans (throttle.h): it writes its
+  // own file back and waits. The error, if any, stays for fsync.
+  if (opts_.write != WriteStrategy::kSync && throttle_.throttle_writer(CacheStats::get(stats_.dirty_pages))) {
     writeback_range(*ip, 0, UINT64_MAX, Trigger::kThreshold);
     wait_idle(*ip);
   }
   return 0;
 }
 
-int PageCache::write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_t b0, uint64_t b1, uint64_t off,
-                           const char* buf, size_t len, bool fresh,
-                           std::vector<std::pair<uint64_t, uint64_t>>* stream, std::vector<CachePage*>* through) {
-  const bool track = opts_.write != WriteStrategy::kSync;
+int PageCache::write_chunk(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t b1,
+                           std::vector<StreamDetector::Run>* stream, std::vector<CachePage*>* through) {
   for (;;) {
-    // Pass 1, locked: which blocks need a buffer (not cached, or under writeback and so to be
-    // copied) and which of those must be read first (partial and not fresh).
-    std::vector<uint64_t> need;  // blocks, ascending
-    std::vector<bool> read_first;
-    {
-      std::lock_guard lk(ip.mu);
-      auto it = ip.pages.lower_bound(b0);
-      for (uint64_t b = b0; b < b1; ++b) {
-        while (it != ip.pages.end() && it->first < b) ++it;
-        CachePage* p = (it != ip.pages.end() && it->first == b) ? it->second.get() : nullptr;
-        if (p && !(p->writeback && p->data == p->wb_buf)) continue;
-        uint64_t lo, hi;
-        block_range(b, off, len, &lo, &hi);
-        need.push_back(b);
-        read_first.push_back(!p && !fresh && (hi - lo) < kBlock);
-      }
-    }
-    // Buffers and reads, unlocked (allocation may run reclaim, reads may run completions).
-    std::vector<char*> bufs;
-    alloc_write_pages(ip, need, &bufs);
-    std::vector<std::pair<uint64_t, char*>> reads;
-    for (size_t i = 0; i < need.size(); ++i)
-      if (read_first[i]) reads.push_back({phys + (need[i] - lblk), bufs[i]});
-    if (!reads.empty()) {
-      CacheStats::add(stats_.rmw_reads, reads.size());
-      if (int r = read_blocks(reads); r < 0) {
-        free_pages(bufs);
-        return r;
-      }
-    }
-    // Pass 2, locked: install and copy. Anything that changed since pass 1 (a page evicted,
-    // a writeback finished) is handled with the buffers at hand, or the chunk is redone: the
-    // copy is idempotent.
-    bool retry = false;
-    std::vector<char*> unused;
-    {
-      std::lock_guard lk(ip.mu);
-      size_t ni = 0;
-      for (uint64_t b = b0; b < b1; ++b) {
-        char* spare = nullptr;
-        bool spare_read = false;
-        if (ni < need.size() && need[ni] == b) {
-          spare = bufs[ni];
-          spare_read = read_first[ni];
-          ++ni;
-        }
-        uint64_t lo, hi;
-        block_range(b, off, len, &lo, &hi);
-        bool partial = (hi - lo) < kBlock;
-        uint64_t pb = phys + (b - lblk);
-        auto it = ip.pages.find(b);
-        CachePage* p = it != ip.pages.end() ? it->second.get() : nullptr;
-        if (!p) {
-          if (!spare || (partial && !fresh && !spare_read)) {
-            if (spare) unused.push_back(spare);
-            retry = true;
-            continue;
-          }
-          if (partial && fresh) {
-            std::memset(spare, 0, lo - b * kBlock);
-            std::memset(spare + (hi - b * kBlock), 0, (b + 1) * kBlock - hi);
-          }
-          auto np = std::make_unique<CachePage>();
-          np->owner = &ip;
-          np->lblk = b;
-          np->data = spare;
-          p = np.get();
-          ip.pages.emplace(b, std::move(np));
-          CacheStats::add(stats_.pages);
-        } else if (p->writeback && p->data == p->wb_buf) {
-          // Re-dirtied during writeback: the device may still be reading p->data.
-          if (!spare) {
-            retry = true;
-            continue;
-          }
-          std::memcpy(spare, p->data, kBlock);
-          p->data = spare;
-          CacheStats::add(stats_.redirtied);
-        } else if (spare) {
-          unused.push_back(spare);
-        }
-        p->phys = pb;
-        std::memcpy(p->data + (lo - b * kBlock), buf + (lo - off), hi - lo);
-        p->referenced = true;
-        if (!track) {
-          if (!p->writeback) {  // a sync write of this page still in flight keeps its buffer
-            p->writeback = true;
-            p->wb_buf = p->data;
-            ip.writeback.fetch_add(1, std::memory_order_acq_rel);
-            through->push_back(p);
-          }
-          continue;
-        }
-        if (!p->dirty) {
-          p->dirty = true;
-          ++ip.dirty;
-          CacheStats::add(stats_.dirty_pages);
-          note_dirty_locked(ip);
-        }
-        if (!opts_.stream_writeback) continue;
-        if (ip.run_len && b == ip.run_lblk + ip.run_len && pb == ip.run_phys + ip.run_len) {
-          ++ip.run_len;
-        } else if (!(ip.run_len && b >= ip.run_lblk && b < ip.run_lblk + ip.run_len)) {
-          ip.run_lblk = b;
-          ip.run_phys = pb;
-          ip.run_len = 1;
-        }
-        if (ip.run_len >= max_req_pages_) {
-          stream->push_back({ip.run_lblk, ip.run_lblk + ip.run_len - 1});
-          ip.run_len = 0;
-        }
-      }
-      if (!retry) {  // the sequential-write tracker for alloc_write_pages
-        ip.wseq_len = b0 == ip.wseq_next ? ip.wseq_len + (b1 - b0) : b1 - b0;
-        ip.wseq_next = b1;
-      }
-    }
-    free_pages(unused);
-    if (!retry) return 0;
+    WriteBuffers wb = plan_buffers(ip, w, b0, b1);
+    if (int r = fill_buffers(ip, w, &wb); r < 0) return r;
+    if (copy_in(ip, w, b0, b1, wb, stream, through)) return 0;
     // Redo the chunk; pages already marked for the write-through are kept as they are.
   }
+}
+
+PageCache::WriteBuffers PageCache::plan_buffers(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t b1) {
+  // A block needs a buffer when it is not cached, or under writeback and so to be copied; it
+  // is read first when it is partial and not fresh.
+  WriteBuffers wb;
+  std::lock_guard lk(ip.mu);
+  auto it = ip.pages.lower_bound(b0);
+  for (uint64_t b = b0; b < b1; ++b) {
+    while (it != ip.pages.end() && it->first < b) ++it;
+    CachePage* p = (it != ip.pages.end() && it->first == b) ? it->second.get() : nullptr;
+    if (p && !(p->writeback && p->data == p->wb_buf)) continue;
+    uint64_t lo, hi;
+    block_range(b, w.off, w.len, &lo, &hi);
+    wb.blocks.push_back(b);
+    wb.read_first.push_back(!p && !w.fresh && (hi - lo) < kBlock);
+  }
+  return wb;
+}
+
+int PageCache::fill_buffers(InodePages& ip, const WriteReq& w, WriteBuffers* wb) {
+  // Unlocked: allocation may run reclaim, reads may run completions.
+  alloc_write_pages(ip, wb->blocks, &wb->bufs);
+  std::vector<std::pair<uint64_t, char*>> reads;
+  for (size_t i = 0; i < wb->blocks.size(); ++i)
+    if (wb->read_first[i]) reads.push_back({w.phys + (wb->blocks[i] - w.lblk), wb->bufs[i]});
+  if (reads.empty()) return 0;
+  CacheStats::add(stats_.rmw_reads, reads.size());
+  int r = read_blocks(reads);
+  if (r < 0) free_pages(wb->bufs);
+  return r;
+}
+
+bool PageCache::copy_in(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t b1, const WriteBuffers& wb,
+                        std::vector<StreamDetector::Run>* stream, std::vector<CachePage*>* through) {
+  // Anything that changed since plan_buffers (a page evicted, a writeback finished) is handled
+  // with the buffers at hand, or the chunk is redone: the copy is idempotent.
+  const bool track = opts_.write != WriteStrategy::kSync;
+  bool retry = false;
+  std::vector<char*> unused;
+  {
+    std::lock_guard lk(ip.mu);
+    size_t ni = 0;
+    for (uint64_t b = b0; b < b1; ++b) {
+      char* spare = nullptr;
+      bool spare_read = false;
+      if (ni < wb.blocks.size() && wb.blocks[ni] == b) {
+        spare = wb.bufs[ni];
+        spare_read = wb.read_first[ni];
+        ++ni;
+      }
+      CachePage* p = page_for_write_locked(ip, w, b, spare, spare_read, &unused);
+      if (!p) {
+        retry = true;
+        continue;
+      }
+      uint64_t lo, hi;
+      block_range(b, w.off, w.len, &lo, &hi);
+      p->phys = w.phys + (b - w.lblk);
+      std::memcpy(p->data + (lo - b * kBlock), w.buf + (lo - w.off), hi - lo);
+      p->referenced = true;
+      if (!track) {
+        if (!p->writeback) {  // a sync write of this page still in flight keeps its buffer
+          p->writeback = true;
+          p->wb_buf = p->data;
+          ip.writeback.fetch_add(1, std::memory_order_acq_rel);
+          through->push_back(p);
+        }
+        continue;
+      }
+      mark_dirty_locked(ip, *p);
+      if (!opts_.stream_writeback) continue;
+      if (auto run = ip.stream.on_dirty(b, p->phys, max_req_pages_)) stream->push_back(*run);
+    }
+    if (!retry) ip.wgang.on_write(b0, b1);
+  }
+  free_pages(unused);
+  return !retry;
+}
+
+CachePage* PageCache::page_for_write_locked(InodePages& ip, const WriteReq& w, uint64_t b, char* spare,
+                                            bool spare_read, std::vector<char*>* unused) {
+  uint64_t lo, hi;
+  block_range(b, w.off, w.len, &lo, &hi);
+  const bool partial = (hi - lo) < kBlock;
+  auto it = ip.pages.find(b);
+  CachePage* p = it != ip.pages.end() ? it->second.get() : nullptr;
+  if (!p) {
+    // Not cached (or evicted since pass 1): a new page, which needs a buffer holding the
+    // block's old content, or a fresh block.
+    if (!spare || (partial && !w.fresh && !spare_read)) {
+      if (spare) unused->push_back(spare);
+      return nullptr;
+    }
+    if (partial && w.fresh) {  // what the write does not cover of a fresh block is zeros
+      std::memset(spare, 0, lo - b * kBlock);
+      std::memset(spare + (hi - b * kBlock), 0, (b + 1) * kBlock - hi);
+    }
+    auto np = std::make_unique<CachePage>();
+    np->owner = &ip;
+    np->lblk = b;
+    np->data = spare;
+    p = np.get();
+    ip.pages.emplace(b, std::move(np));
+    CacheStats::add(stats_.pages);
+    return p;
+  }
+  if (p->writeback && p->data == p->wb_buf) {
+    // Re-dirtied during writeback: the device may still be reading p->data.
+    if (!spare) return nullptr;
+    std::memcpy(spare, p->data, kBlock);
+    p->data = spare;
+    CacheStats::add(stats_.redirtied);
+    return p;
+  }
+  if (spare) unused->push_back(spare);
+  return p;
+}
+
+void PageCache::mark_dirty_locked(InodePages& ip, CachePage& p) {
+  if (p.dirty) return;
+  p.dirty = true;
+  ++ip.dirty;
+  CacheStats::add(stats_.dirty_pages);
+  note_dirty_locked(ip);
 }
 
 int PageCache::write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages) {
@@ -393,38 +398,12 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
   if (b0 >= b1) return 0;
   auto ip = get(ino, true);
 
-  // Readahead (gang only). A read is sequential when it starts the file, or lies within one
-  // read of the stream (where the previous read ended, or a little before or after it: with
-  // cache=kernel the kernel's readahead requests arrive on several FUSE threads, out of
-  // order). The window doubles up to readahead_max_pages; when less than half a window is
-  // left ahead of this read, a whole window past what was read ahead is fetched with the last
-  // chunk of this read, so the device sees window-sized requests whatever the read size.
-  uint64_t ra_from = 0, ra_to = 0;
+  // Readahead (gang only, readahead.h), fetched with the last chunk of this read.
+  Readahead::Range ra;
   {
     std::lock_guard lk(ip->mu);
-    const uint64_t n = b1 - b0;
-    const bool tracking = ip->ra_next != UINT64_MAX && b0 != 0;  // the file's start starts a stream
-    const uint64_t front = tracking ? std::max(ip->ra_next, ip->ra_end) : 0;
-    bool seq = opts_.read == ReadStrategy::kGang && opts_.readahead_max_pages &&
-               (b0 == 0 || (tracking && b1 + n + ip->ra_window >= ip->ra_next && b0 <= front + n));
-    if (seq) {
-      if (!tracking) {  // a new stream: what an earlier one read ahead may be gone
-        ip->ra_window = 0;
-        ip->ra_end = 0;
-      }
-      ip->ra_window = std::clamp<uint32_t>(ip->ra_window * 2, 4, opts_.readahead_max_pages);
-      uint64_t start = tracking ? std::max(b1, ip->ra_end) : b1;
-      if (start - b1 < ip->ra_window / 2) {
-        ra_from = start;
-        ra_to = std::max(ra_from, std::min<uint64_t>(start + std::min<uint64_t>(ip->ra_window, chunk_), lblk + nblocks));
-        ip->ra_end = std::max(ip->ra_end, ra_to);
-      }
-      ip->ra_next = tracking ? std::max(ip->ra_next, b1) : b1;
-    } else {
-      ip->ra_window = 0;
-      ip->ra_end = 0;
-      ip->ra_next = b1;
-    }
+    const uint32_t window = opts_.read == ReadStrategy::kGang ? opts_.readahead_max_pages : 0;
+    ra = ip->readahead.on_read(b0, b1, lblk + nblocks, window, chunk_);
   }
 
   for (uint64_t c0 = b0; c0 < b1; c0 += chunk_) {
@@ -449,7 +428,7 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
         }
       }
       if (last)
-        for (uint64_t b = ra_from; b < ra_to; ++b)
+        for (uint64_t b = ra.from; b < ra.to; ++b)
           if (!ip->pages.count(b)) missing.push_back(b);
     }
     if (missing.empty()) continue;
@@ -527,7 +506,7 @@ nlohmann::json PageCache::stats_json() {
         {"read_strategy", to_string(opts_.read)},
         {"page_alloc", mem::to_string(pool_.options().kind)},
         {"cache_size", cap_pages_ * kBlock},
-        {"dirty_limit", dirty_limit_ * kBlock},
+        {"dirty_limit", throttle_.limit_pages() * kBlock},
         {"max_request", max_req_pages_ * kBlock},
         {"flush_interval_ms", opts_.flush_interval_ms},
         {"stream_writeback", opts_.stream_writeback}}},

@@ -37,6 +37,9 @@
 #include "fs/cache/cache_stats.h"
 #include "fs/cache/flusher.h"
 #include "fs/cache/inode_pages.h"
+#include "fs/cache/stream_detector.h"
+#include "fs/cache/throttle.h"
+#include "fs/cache/write_gang.h"
 #include "io/bio_chain.h"
 #include "io/bio_device.h"
 #include "io/bio_pool.h"
@@ -46,10 +49,6 @@
 namespace chainfs::cache {
 
 inline constexpr uint64_t kBlock = 4096;
-// Sequential writes take their pages from a per-file gang of kWriteGang pages once the run is
-// kWriteGangAfter blocks long (small files never hold a gang).
-inline constexpr uint64_t kWriteGang = 64;
-inline constexpr uint64_t kWriteGangAfter = 16;
 
 class PageCache {
  public:
@@ -131,9 +130,39 @@ class PageCache {
   // Takes inodes that are clean and idle off the dirty list.
   void prune_dirty(const std::vector<std::shared_ptr<InodePages>>& inodes);
 
-  int write_chunk(InodePages& ip, uint64_t lblk, uint64_t phys, uint64_t b0, uint64_t b1, uint64_t off,
-                  const char* buf, size_t len, bool fresh, std::vector<std::pair<uint64_t, uint64_t>>* stream,
-                  std::vector<CachePage*>* through);
+  // One write() call: the mapped run (logical block lblk at physical block phys) and the
+  // bytes [off, off+len) in buf.
+  struct WriteReq {
+    uint64_t lblk, phys, off;
+    const char* buf;
+    size_t len;
+    bool fresh;
+  };
+  // The blocks of a chunk that need a new buffer (ascending), whether each must be read from
+  // the device first, and (once allocated) the buffers.
+  struct WriteBuffers {
+    std::vector<uint64_t> blocks;
+    std::vector<bool> read_first;
+    std::vector<char*> bufs;
+  };
+  // Copies blocks [b0, b1) of the write into the cache; full streaming runs go to stream,
+  // pages to be written through (write_strategy=sync) to through.
+  int write_chunk(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t b1,
+                  std::vector<StreamDetector::Run>* stream, std::vector<CachePage*>* through);
+  // write_chunk's steps: which blocks need buffers (takes ip.mu); the buffers, with the
+  // partial blocks read (unlocked); the copy (takes ip.mu), false when the chunk must be
+  // redone because the cache changed in between.
+  WriteBuffers plan_buffers(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t b1);
+  int fill_buffers(InodePages& ip, const WriteReq& w, WriteBuffers* wb);
+  bool copy_in(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t b1, const WriteBuffers& wb,
+               std::vector<StreamDetector::Run>* stream, std::vector<CachePage*>* through);
+  // The page block b of a write goes into, set up with spare (a buffer of pass 1, or null)
+  // where one is needed; null when the chunk must be redone. A spare not used goes to unused.
+  // REQUIRES: ip.mu held.
+  CachePage* page_for_write_locked(InodePages& ip, const WriteReq& w, uint64_t b, char* spare, bool spare_read,
+                                   std::vector<char*>* unused);
+  // REQUIRES: ip.mu held.
+  void mark_dirty_locked(InodePages& ip, CachePage& p);
   int write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages);
   int read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks);
   void alloc_pages(size_t n, std::vector<char*>* out);
@@ -167,7 +196,7 @@ class PageCache {
   io::BioPool bio_pool_;
   uint64_t max_req_pages_ = 1;
   uint64_t cap_pages_ = 0;     // 0 = no cap
-  uint64_t dirty_limit_ = 0;   // pages
+  const DirtyThrottle throttle_;
   uint64_t chunk_ = 1024;      // most pages one call holds before inserting them
   uint64_t write_gang_ = 0;    // pages per write gang; 0 = none (a cap too small to spare them)
 

@@ -155,7 +155,7 @@ void PageCache::wait_idle(InodePages& ip) {
 
 void PageCache::after_dirty() {
   if (opts_.write == WriteStrategy::kSync) return;
-  if (CacheStats::get(stats_.dirty_pages) > dirty_limit_) flusher_->kick();
+  if (throttle_.wake_flusher(CacheStats::get(stats_.dirty_pages))) flusher_->kick();
 }
 
 void PageCache::invalidate(uint64_t ino, uint64_t first, uint64_t last) {
@@ -175,10 +175,8 @@ void PageCache::invalidate(uint64_t ino, uint64_t first, uint64_t last) {
       CacheStats::add(stats_.invalidated);
       it = next;
     }
-    if (ip->run_len && ip->run_lblk <= last && ip->run_lblk + ip->run_len > first) ip->run_len = 0;
-    ip->ra_next = UINT64_MAX;
-    ip->ra_end = 0;
-    ip->ra_window = 0;
+    ip->stream.forget(first, last);
+    ip->readahead.reset();
     break;
   }
   free_pages(to_free);
@@ -211,13 +209,8 @@ void PageCache::remap(uint64_t ino, uint64_t lblk, uint64_t new_phys) {
     CachePage* p = it->second.get();
     if (p->writeback) continue;
     p->phys = new_phys;
-    if (!p->dirty) {
-      p->dirty = true;
-      ++ip->dirty;
-      CacheStats::add(stats_.dirty_pages);
-      note_dirty_locked(*ip);
-    }
-    if (ip->run_len && lblk >= ip->run_lblk && lblk < ip->run_lblk + ip->run_len) ip->run_len = 0;
+    mark_dirty_locked(*ip, *p);
+    ip->stream.forget(lblk, lblk);
     return;
   }
 }
