@@ -2,28 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstring>
 
 namespace chainfs::fs {
 
-void PollingSyncBioDevice::submit(io::Bio* const* bios, size_t n) {
-  inner_.submit(bios, n);  // synchronous: the callbacks have run
-  std::lock_guard lk(mu_);
-  cv_.notify_all();
+io::EngineOptions engine_options(const MountOptions& opts) {
+  io::EngineOptions eo;
+  eo.async = opts.write_strategy != cache::WriteStrategy::kSync;
+  eo.completion = opts.completion;
+  eo.nbd_timeout_s = opts.nbd_timeout_s;
+  return eo;
 }
 
-void PollingSyncBioDevice::wait_until(const std::function<bool()>& done) {
-  std::unique_lock lk(mu_);
-  while (!done()) cv_.wait_for(lk, std::chrono::milliseconds(1));
-}
-
-DataPath::DataPath(io::Device& dev, const MountOptions& opts) {
-  bdev_ = dynamic_cast<io::BioDevice*>(&dev);
-  if (!bdev_) {
-    own_bdev_ = std::make_unique<PollingSyncBioDevice>(dev);
-    bdev_ = own_bdev_.get();
-  }
+DataPath::DataPath(io::Device& dev, const MountOptions& opts) : engine_(dev, engine_options(opts)) {
   mem::PoolOptions po;
   po.kind = opts.page_alloc;
   po.byte_cap = opts.cache_size ? opts.cache_size : kDefaultCacheBytes;
@@ -36,14 +27,14 @@ DataPath::DataPath(io::Device& dev, const MountOptions& opts) {
   // commits the metadata that maps it (one flusher, in that order). The cache's flusher
   // still runs when the dirty threshold kicks it.
   co.flush_interval_ms = 0;
-  pages_ = std::make_unique<cache::PageCache>(dev, *bdev_, *pool_, co);
+  pages_ = std::make_unique<cache::PageCache>(engine_.bio(), *pool_, co);
   if (!opts.stats_path.empty()) {
     MountOptions o = opts;
     stats_ = std::make_unique<cache::StatsWriter>(opts.stats_path, [this, o] {
       nlohmann::json j = pages_->stats_json();
       j["mount"] = {{"write_strategy", cache::to_string(o.write_strategy)},
                     {"read_strategy", cache::to_string(o.read_strategy)},
-                    {"completion", own_bdev_ ? "inline (synchronous device)" : io::to_string(o.completion)},
+                    {"completion", engine_.completion_name()},
                     {"page_alloc", mem::to_string(o.page_alloc)},
                     {"cache_size", o.cache_size ? o.cache_size : kDefaultCacheBytes}};
       std::lock_guard g(extra_mu_);

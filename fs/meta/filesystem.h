@@ -128,8 +128,8 @@ struct MountOptions {
   bool nodiratime = false;  // directories' atime is never updated (reading them included)
   unsigned flush_interval_s = 5;  // dirty metadata reaches the device at least this often
 
-  // The data path: how file data reaches the device. See open_data_device()
-  // (fs/meta/data_device.h) for the device each write strategy opens.
+  // The data path: how file data reaches the device. See io/engine.h for the device each
+  // write strategy opens.
   cache::WriteStrategy write_strategy = cache::WriteStrategy::kChain;
   cache::ReadStrategy read_strategy = cache::ReadStrategy::kGang;
   io::CompletionMode completion = io::CompletionMode::kThread;  // UringDevice, NbdDevice

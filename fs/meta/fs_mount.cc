@@ -246,6 +246,7 @@ void FilesystemImpl::publish_journal_stats() {
 void FilesystemImpl::flusher_loop() {
   std::unique_lock l(flusher_mu_);
   while (!stop_flusher_) {
+    // The flush_interval timer; stopping wakes it at once.
     flusher_cv_.wait_for(l, std::chrono::seconds(std::max(1u, opts_.flush_interval_s)));
     if (stop_flusher_) break;
     l.unlock();

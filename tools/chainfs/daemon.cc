@@ -14,7 +14,8 @@
 
 #include "fs/fuse/context.h"
 #include "fs/fuse/ops.h"
-#include "fs/meta/data_device.h"
+#include "fs/meta/data_path.h"
+#include "io/engine.h"
 #include "io/named_device.h"
 #include "io/recording_device.h"
 #include "tools/chainfs/cmdline.h"
@@ -121,11 +122,12 @@ int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev, std::st
   oo.kernel_claims = cl.blkdev;
   oo.busy_wait_ms = kBusyWaitMs;
   // Read-write even for -o ro, so a later remount,rw can write; a write-protected
-  // device still mounts read-only. The device type follows write_strategy (data_device.h).
-  int e = fs::open_data_device(cl.device, oo, cl.mount, dev, detail);
+  // device still mounts read-only. The device type follows write_strategy (io/engine.h).
+  const io::EngineOptions eo = fs::engine_options(cl.mount);
+  int e = io::open_engine_device(cl.device, oo, eo, dev, detail);
   if ((e == -EROFS || e == -EACCES || e == -EPERM) && cl.mount.read_only) {
     oo.read_only = true;
-    e = fs::open_data_device(cl.device, oo, cl.mount, dev, detail);
+    e = io::open_engine_device(cl.device, oo, eo, dev, detail);
   }
   if (e == 0) e = inject_faults_if_asked(dev);
   return e < 0 ? e : record_if_asked(dev);

@@ -69,7 +69,7 @@ int run_one(const Setup& s, cache::WriteStrategy w, const std::string& workload,
   int err = 0;
   Clock::time_point t0;
   {
-    cache::PageCache cache(*dev, *dev, *pool, co);
+    cache::PageCache cache(*dev, *pool, co);
     dev->stats().reset();
     t0 = Clock::now();
     if (workload == "seq8k" || workload == "seq1m") {

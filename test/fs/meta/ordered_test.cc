@@ -186,8 +186,8 @@ TEST_CASE("ordered mode: fsync and sync write the data, then commit the metadata
 }
 
 TEST_CASE("write_strategy=sync: write-through writes and write-backs in parallel never wait for ever") {
-  // Write-through ends page writeback without a bio; a write-back waiting on such a page
-  // must still see it finish (DataPath's polling adapter).
+  // A write-back waiting on a page under write-through must see it finish: the request's
+  // completion ends the page's writeback and wakes the waiter.
   Rig rig;
   rig.mount(options(cache::WriteStrategy::kSync));
   auto a = rig.fs->mknod({}, fs::kRootIno, "f", S_IFREG | 0644, 0);
