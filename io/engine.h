@@ -19,16 +19,11 @@
 #include "io/bio_device.h"
 #include "io/completion_thread.h"
 #include "io/device.h"
+#include "io/engine_options.h"
 #include "io/io_stats.h"
 #include "io/sync_bio_device.h"
 
 namespace chainfs::io {
-
-struct EngineOptions {
-  bool async = true;  // paths: a UringDevice (true) or a SyncDevice (false)
-  CompletionMode completion = CompletionMode::kThread;  // UringDevice, NbdDevice
-  unsigned nbd_timeout_s = 30;                          // NbdDevice: request timeout
-};
 
 // 0 or -errno, as io::open_named_device; *error (if given) gets a detail line.
 int open_engine_device(const std::string& name, const OpenOptions& oo, const EngineOptions& eo,

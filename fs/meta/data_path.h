@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "fs/cache/engine_config.h"
 #include "fs/cache/page_cache.h"
 #include "fs/cache/stats_writer.h"
 #include "fs/meta/filesystem.h"
@@ -20,10 +21,8 @@
 
 namespace chainfs::fs {
 
-inline constexpr uint64_t kDefaultCacheBytes = uint64_t{256} << 20;
-
-// The engine settings of a mount: write_strategy=sync opens a synchronous device.
-io::EngineOptions engine_options(const MountOptions& opts);
+// The data engine's settings of a mount (the defaults when it gives none).
+const cache::EngineConfig& engine_config(const MountOptions& opts);
 
 class DataPath {
  public:

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/cache/engine_config.h"
 #include "fs/meta/filesystem.h"
 #include "fs/meta/mkfs.h"
 #include "io/mem_device.h"
@@ -92,8 +93,10 @@ struct Rig {
 
 fs::MountOptions options(cache::WriteStrategy w, cache::ReadStrategy r = cache::ReadStrategy::kGang) {
   fs::MountOptions o;
-  o.write_strategy = w;
-  o.read_strategy = r;
+  auto e = std::make_shared<cache::EngineConfig>();
+  e->cache.write = w;
+  e->cache.read = r;
+  o.engine = e;
   o.flush_interval_s = 3600;  // no timer write-back inside a test
   return o;
 }
