@@ -2,21 +2,19 @@
 
 namespace chainfs::io {
 
-const char* to_string(CompletionMode m) {
-  switch (m) {
-    case CompletionMode::kInline: return "inline";
-    case CompletionMode::kThread: return "thread";
-    case CompletionMode::kWaiter: return "waiter";
-  }
-  return "?";
-}
+namespace {
+constexpr base::Choice<CompletionMode> kModes[] = {
+    {"inline", CompletionMode::kInline}, {"thread", CompletionMode::kThread}, {"waiter", CompletionMode::kWaiter}};
+}  // namespace
+
+std::span<const base::Choice<CompletionMode>> completion_modes() { return kModes; }
+
+const char* to_string(CompletionMode m) { return base::choice_name(completion_modes(), m); }
 
 bool parse_completion_mode(std::string_view s, CompletionMode* out) {
-  if (s == "inline") *out = CompletionMode::kInline;
-  else if (s == "thread") *out = CompletionMode::kThread;
-  else if (s == "waiter") *out = CompletionMode::kWaiter;
-  else return false;
-  return true;
+  auto m = base::parse_choice(completion_modes(), s);
+  if (m) *out = *m;
+  return m.has_value();
 }
 
 CompletionThread::CompletionThread(CompletionMode mode, RunFn run) : mode_(mode), run_(std::move(run)) {

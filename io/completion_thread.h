@@ -13,8 +13,11 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string_view>
 #include <thread>
+
+#include "base/option_table.h"
 
 namespace chainfs::io {
 
@@ -22,8 +25,10 @@ class Bio;
 
 enum class CompletionMode { kInline, kThread, kWaiter };
 
+// The values of completion= (engine_options.h), in --help order.
+std::span<const base::Choice<CompletionMode>> completion_modes();
 const char* to_string(CompletionMode m);
-// "inline", "thread", "waiter"; false for anything else.
+// A spelling of completion_modes(); false for anything else.
 bool parse_completion_mode(std::string_view s, CompletionMode* out);
 
 class CompletionThread {

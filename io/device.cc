@@ -73,6 +73,7 @@ int open_device_fd(const std::string& path, const OpenOptions& opts, DeviceFd* o
       continue;
     }
     if (fd == -EBUSY && std::chrono::steady_clock::now() < deadline) {
+      // Nothing signals that the previous holder closed the device: retry until the deadline.
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }

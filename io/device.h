@@ -14,6 +14,8 @@
 
 namespace chainfs::io {
 
+class BioDevice;
+
 class Device {
  public:
   virtual ~Device() = default;
@@ -28,6 +30,9 @@ class Device {
   virtual int writev(uint64_t offset, const struct iovec* iov, int iovcnt) = 0;
   // Makes every completed write durable (fdatasync / FLUSH).
   virtual int flush() = 0;
+  // The same device's asynchronous face (bio_device.h), if it has one (UringDevice,
+  // NbdDevice and the wrappers over them); nullptr for a synchronous device.
+  virtual BioDevice* bio_face() { return nullptr; }
 
   int read(uint64_t offset, void* buf, size_t len) {
     struct iovec v{buf, len};

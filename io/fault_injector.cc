@@ -153,13 +153,14 @@ class InjectingDevice final : public Device {
 class InjectingBioDevice final : public Device, public BioDevice {
  public:
   InjectingBioDevice(std::unique_ptr<Device> inner, std::shared_ptr<FaultControl> ctl)
-      : bio_(dynamic_cast<BioDevice*>(inner.get())), ctl_(ctl), sync_(std::move(inner), std::move(ctl)) {}
+      : bio_(inner->bio_face()), ctl_(ctl), sync_(std::move(inner), std::move(ctl)) {}
 
   uint64_t size_bytes() const override { return sync_.size_bytes(); }
   const QueueLimits& limits() const override { return sync_.limits(); }
   int readv(uint64_t offset, const struct iovec* iov, int iovcnt) override { return sync_.readv(offset, iov, iovcnt); }
   int writev(uint64_t offset, const struct iovec* iov, int iovcnt) override { return sync_.writev(offset, iov, iovcnt); }
   int flush() override { return sync_.flush(); }
+  BioDevice* bio_face() override { return this; }
 
   using BioDevice::submit;
   void submit(Bio* const* bios, size_t n) override {
@@ -209,7 +210,7 @@ std::unique_ptr<Device> make_fault_injector(std::unique_ptr<Device> inner, const
                                             std::string* why) {
   auto ctl = std::make_shared<FaultControl>(control_path);
   if (ctl->load(why) < 0) return nullptr;
-  if (dynamic_cast<BioDevice*>(inner.get()))
+  if (inner->bio_face())
     return std::make_unique<InjectingBioDevice>(std::move(inner), std::move(ctl));
   return std::make_unique<InjectingDevice>(std::move(inner), std::move(ctl));
 }

@@ -4,8 +4,7 @@
 //    opens an NbdDevice: both faces, synchronous and asynchronous, whatever `async` says;
 //  * anything else is a path (block device or image file): a UringDevice when `async`, else
 //    a SyncDevice.
-// The asynchronous face is the io::BioDevice the result also is (dynamic_cast), for a
-// UringDevice or an NbdDevice.
+// The asynchronous face is the result's bio_face(), for a UringDevice or an NbdDevice.
 #include <memory>
 #include <string>
 

@@ -429,6 +429,7 @@ int NbdDevice::claim() {
     }
     if (errno != EWOULDBLOCK) return -errno;
     if (Clock::now() >= deadline) return -EBUSY;
+    // flock has no timed wait: retry until the deadline (a claim, not the data path).
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

@@ -76,6 +76,7 @@ class NbdDevice final : public Device, public BioDevice {
   int readv(uint64_t offset, const struct iovec* iov, int iovcnt) override;
   int writev(uint64_t offset, const struct iovec* iov, int iovcnt) override;
   int flush() override;
+  BioDevice* bio_face() override { return this; }
 
   using BioDevice::submit;
   void submit(Bio* const* bios, size_t n) override;

@@ -29,6 +29,9 @@ void Reaper::loop() {
       if (!reported) base::log(base::LogLevel::kError, fmt::format("io_uring wait failed: {}", r));
       reported = true;
       if (stop_.load(std::memory_order_acquire)) return;
+      // A back-off between retries of a failed wait, not a poll for completions: when the
+      // wait itself fails nothing can wake this thread, and the pause keeps a broken ring
+      // from spinning a core.
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }

@@ -200,7 +200,7 @@ int RecordingDevice::flush() {
 }
 
 RecordingBioDevice::RecordingBioDevice(std::unique_ptr<Device> inner, std::shared_ptr<WriteLog> log)
-    : bio_(dynamic_cast<BioDevice*>(inner.get())), sync_(std::move(inner), std::move(log)) {}
+    : bio_(inner->bio_face()), sync_(std::move(inner), std::move(log)) {}
 
 void RecordingBioDevice::submit(Bio* const* bios, size_t n) {
   std::vector<Bio*> out;
@@ -234,7 +234,7 @@ void RecordingBioDevice::submit(Bio* const* bios, size_t n) {
 }
 
 std::unique_ptr<Device> make_recording_device(std::unique_ptr<Device> inner, std::shared_ptr<WriteLog> log) {
-  if (dynamic_cast<BioDevice*>(inner.get()))
+  if (inner->bio_face())
     return std::make_unique<RecordingBioDevice>(std::move(inner), std::move(log));
   return std::make_unique<RecordingDevice>(std::move(inner), std::move(log));
 }

@@ -118,7 +118,7 @@ class RecordingDevice final : public Device {
 // data, then finishes the caller's bio (whose callbacks thus run after the log entry).
 class RecordingBioDevice final : public Device, public BioDevice {
  public:
-  // REQUIRES: dynamic_cast<BioDevice*>(inner.get()) != nullptr.
+  // REQUIRES: inner->bio_face() != nullptr.
   RecordingBioDevice(std::unique_ptr<Device> inner, std::shared_ptr<WriteLog> log);
 
   uint64_t size_bytes() const override { return sync_.size_bytes(); }
@@ -126,6 +126,7 @@ class RecordingBioDevice final : public Device, public BioDevice {
   int readv(uint64_t offset, const struct iovec* iov, int iovcnt) override { return sync_.readv(offset, iov, iovcnt); }
   int writev(uint64_t offset, const struct iovec* iov, int iovcnt) override { return sync_.writev(offset, iov, iovcnt); }
   int flush() override { return sync_.flush(); }
+  BioDevice* bio_face() override { return this; }
 
   using BioDevice::submit;
   void submit(Bio* const* bios, size_t n) override;

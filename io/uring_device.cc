@@ -152,6 +152,8 @@ void UringDevice::submit_leaves(Bio* const* leaves, size_t n) {
     // means a broken ring, which cannot be reported through submit(): say so and keep trying.
     if (tries == 0 && r != -EBUSY && r != -ENOMEM)
       base::log(base::LogLevel::kError, fmt::format("io_uring submit failed: {}", r));
+    // A back-off between retries of a refused submit, not a poll for completions: the kernel
+    // gives no event for "room again" (the reaper frees CQ room on its own meanwhile).
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }

@@ -5,21 +5,27 @@
 
 namespace chainfs::mem {
 
-std::optional<PoolKind> parse_page_alloc(std::string_view value) {
-  if (value == "malloc") return PoolKind::kMalloc;
-  if (value == "percpu") return PoolKind::kPercpu;
-  if (value == "gang") return PoolKind::kGang;
-  return std::nullopt;
+namespace {
+constexpr base::Choice<PoolKind> kKinds[] = {
+    {"malloc", PoolKind::kMalloc}, {"percpu", PoolKind::kPercpu}, {"gang", PoolKind::kGang}};
+}  // namespace
+
+std::span<const base::Choice<PoolKind>> pool_kinds() { return kKinds; }
+
+const base::OptionTable<PoolOptions>& pool_option_table() {
+  static const base::OptionTable<PoolOptions> table = [] {
+    base::OptionTable<PoolOptions> t;
+    t.push_back(base::choice_option("page_alloc", &PoolOptions::kind, pool_kinds(),
+                                    "page buffer allocator (default {default})"));
+    t.back().echo = true;
+    return t;
+  }();
+  return table;
 }
 
-const char* to_string(PoolKind kind) {
-  switch (kind) {
-    case PoolKind::kMalloc: return "malloc";
-    case PoolKind::kPercpu: return "percpu";
-    case PoolKind::kGang: return "gang";
-  }
-  return "?";
-}
+std::optional<PoolKind> parse_page_alloc(std::string_view value) { return base::parse_choice(pool_kinds(), value); }
+
+const char* to_string(PoolKind kind) { return base::choice_name(pool_kinds(), kind); }
 
 bool force_fallback_from_env() {
   const char* v = std::getenv("CHAINFS_FORCE_COMPOUND_FALLBACK");

@@ -1,9 +1,12 @@
 #pragma once
-// PoolOptions: how a PagePool is built, and the parsers for the mount options that choose it
-// (`page_alloc=malloc|percpu|gang`, the compound-fallback debug switch).
+// PoolOptions: how a PagePool is built, and the mount option that chooses it, declared once
+// here (base/option_table.h): `page_alloc=malloc|percpu|gang`.
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string_view>
+
+#include "base/option_table.h"
 
 namespace chainfs::mem {
 
@@ -29,6 +32,10 @@ struct PoolOptions {
   bool force_fallback = false;
 };
 
+// The values of page_alloc=, in --help order.
+std::span<const base::Choice<PoolKind>> pool_kinds();
+// page_alloc=.
+const base::OptionTable<PoolOptions>& pool_option_table();
 // "malloc" | "percpu" | "gang" -> kind; anything else -> nullopt.
 std::optional<PoolKind> parse_page_alloc(std::string_view value);
 // The option spelling of a kind ("gang", ...).

@@ -1,11 +1,14 @@
 #pragma once
 // CacheOptions: how the page cache writes and reads (the write and read strategies, chosen
-// at mount time; each is correct, they differ in speed), and the writeback knobs. The mount options are parsed by fs/fuse; the parsers here accept the
-// same spellings so the bench tools need no FUSE code.
+// at mount time; each is correct, they differ in speed), and the writeback knobs. The mount
+// options write_strategy= and read_strategy= are declared here (base/option_table.h).
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
+
+#include "base/option_table.h"
 
 namespace chainfs::cache {
 
@@ -39,6 +42,12 @@ struct CacheOptions {
   // Test seam: called at the start of every write completion, in the completion context.
   std::function<void()> completion_probe;
 };
+
+// The values of write_strategy= and read_strategy=, in --help order.
+std::span<const base::Choice<WriteStrategy>> write_strategies();
+std::span<const base::Choice<ReadStrategy>> read_strategies();
+// write_strategy=, read_strategy=.
+const base::OptionTable<CacheOptions>& cache_option_table();
 
 std::optional<WriteStrategy> parse_write_strategy(std::string_view s);  // sync|page|chain
 std::optional<ReadStrategy> parse_read_strategy(std::string_view s);    // page|gang

@@ -34,6 +34,7 @@ void Flusher::loop() {
       cv_.wait(lk, [&] { return stop_ || kicked_; });
       kicked = kicked_;
     } else {
+      // The timer trigger; kick() and stop() wake it at once.
       kicked = cv_.wait_for(lk, std::chrono::milliseconds(interval_ms_), [&] { return stop_ || kicked_; }) && kicked_;
     }
     if (stop_) return;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 namespace chainfs::cache {
@@ -17,9 +16,8 @@ inline void block_range(uint64_t b, uint64_t off, size_t len, uint64_t* lo, uint
 }
 }  // namespace
 
-PageCache::PageCache(io::Device& dev, io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts)
-    : dev_(dev),
-      bdev_(bdev),
+PageCache::PageCache(io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts)
+    : bdev_(bdev),
       pool_(pool),
       opts_(std::move(opts)),
       bio_pool_(bdev, std::max(opts_.bio_requests, 2u)),
@@ -343,36 +341,41 @@ int PageCache::write_through(InodePages& ip, uint64_t phys0, std::vector<CachePa
   // REQUIRES: pages (contiguous from phys0) were marked writeback by write_chunk, so reclaim
   // leaves them alone while the device reads them.
   std::sort(pages.begin(), pages.end(), [](CachePage* a, CachePage* b) { return a->lblk < b->lblk; });
-  std::vector<struct iovec> iov;
-  iov.reserve(pages.size());
-  for (CachePage* p : pages) iov.push_back({p->wb_buf, kBlock});
-  // Counted in the device's statistics like a request, so that write_strategy=sync reports
-  // what reached the device too.
-  io::IoStats& ios = bdev_.stats();
-  auto t0 = std::chrono::steady_clock::now();
-  ios.on_submit(io::BioOp::kWrite, pages.size() * kBlock, static_cast<uint32_t>(iov.size()), 1);
-  int r = dev_.writev(phys0 * kBlock, iov.data(), static_cast<int>(iov.size()));
-  ios.on_complete(static_cast<uint64_t>(
-                      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()),
-                  r);
-  CacheStats::add(stats_.sync_writes);
+  for (CachePage* p : pages) {
+    p->wb_left = static_cast<uint32_t>(kBlock);
+    p->wb_err = 0;
+  }
+  // Requests like any other, counted by the device; each one ends its pages' writeback in its
+  // completion, which also wakes whoever waits for them (wait_idle).
+  io::BioChain chain(bio_pool_, io::ChainOptions{}, [this, &ip](io::Bio& b, int s) { on_write_through_end(ip, b, s); });
+  for (size_t i = 0; i < pages.size(); ++i)
+    chain.append({pages[i]->wb_buf, 0, static_cast<uint32_t>(kBlock)}, (phys0 + i) * kBlock, pages[i]);
+  int r = chain.wait();
+  CacheStats::add(stats_.sync_writes, chain.submitted());
+  return r;
+}
+
+void PageCache::on_write_through_end(InodePages& ip, io::Bio& bio, int status) {
   std::vector<char*> to_free;
   {
     std::lock_guard lk(ip.mu);
-    for (CachePage* p : pages) {
+    for (const io::BioPage& bp : bio.pages()) {
+      auto* p = static_cast<CachePage*>(bp.cookie);
+      if (status < 0) p->wb_err = status;
+      p->wb_left -= bp.view.length;
+      if (p->wb_left > 0) continue;  // the rest of the page is in another request
       p->writeback = false;
       if (p->wb_buf != p->data) to_free.push_back(p->wb_buf);
       p->wb_buf = nullptr;
+      if (p->wb_err < 0) {
+        // The device does not hold this data: do not let the cache pretend it does.
+        CacheStats::add(stats_.write_errors);
+        drop_page_locked(ip, ip.pages.find(p->lblk), &to_free);
+      }
       ip.writeback.fetch_sub(1, std::memory_order_acq_rel);
-    }
-    if (r < 0) {
-      // The device does not hold this data: do not let the cache pretend it does.
-      CacheStats::add(stats_.write_errors, pages.size());
-      for (CachePage* p : pages) drop_page_locked(ip, ip.pages.find(p->lblk), &to_free);
     }
   }
   free_pages(to_free);
-  return r;
 }
 
 int PageCache::read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks) {

@@ -52,10 +52,10 @@ inline constexpr uint64_t kBlock = 4096;
 
 class PageCache {
  public:
-  // dev and bdev are the synchronous and asynchronous faces of one device (a UringDevice is
-  // both; tests pass a MemDevice and a SyncBioDevice over it). Registers the pool's reclaim
-  // hook and starts the flusher. All three must outlive the cache.
-  PageCache(io::Device& dev, io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts = {});
+  // bdev is the device's asynchronous face (io/engine.h; tests pass a SyncBioDevice over a
+  // MemDevice): every read and write of the cache is a request on it. Registers the pool's
+  // reclaim hook and starts the flusher. Both must outlive the cache.
+  PageCache(io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts = {});
   // Stops the flusher, writes every dirty page back and waits, frees every page.
   // REQUIRES: no other call in progress, and no other user of the pool's reclaim hook.
   ~PageCache();
@@ -164,6 +164,7 @@ class PageCache {
   // REQUIRES: ip.mu held.
   void mark_dirty_locked(InodePages& ip, CachePage& p);
   int write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages);
+  void on_write_through_end(InodePages& ip, io::Bio& bio, int status);
   int read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks);
   void alloc_pages(size_t n, std::vector<char*>* out);
   // Buffers for the blocks `need` of a write: from the file's write gang when the write
@@ -188,7 +189,6 @@ class PageCache {
   void reclaim(size_t want);
   bool over_cap() const;
 
-  io::Device& dev_;
   io::BioDevice& bdev_;
   mem::PagePool& pool_;
   const CacheOptions opts_;

@@ -77,6 +77,7 @@ uint64_t StatsWriter::writes() const {
 void StatsWriter::loop() {
   std::unique_lock lk(mu_);
   for (;;) {
+    // The refresh timer; stop() wakes it at once.
     if (cv_.wait_for(lk, std::chrono::milliseconds(interval_ms_), [&] { return stop_; })) return;
     lk.unlock();
     write_now();

@@ -2,50 +2,34 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstring>
 
 namespace chainfs::fs {
 
-void PollingSyncBioDevice::submit(io::Bio* const* bios, size_t n) {
-  inner_.submit(bios, n);  // synchronous: the callbacks have run
-  std::lock_guard lk(mu_);
-  cv_.notify_all();
+const cache::EngineConfig& engine_config(const MountOptions& opts) {
+  static const cache::EngineConfig defaults;
+  return opts.engine ? *opts.engine : defaults;
 }
 
-void PollingSyncBioDevice::wait_until(const std::function<bool()>& done) {
-  std::unique_lock lk(mu_);
-  while (!done()) cv_.wait_for(lk, std::chrono::milliseconds(1));
-}
-
-DataPath::DataPath(io::Device& dev, const MountOptions& opts) {
-  bdev_ = dynamic_cast<io::BioDevice*>(&dev);
-  if (!bdev_) {
-    own_bdev_ = std::make_unique<PollingSyncBioDevice>(dev);
-    bdev_ = own_bdev_.get();
-  }
-  mem::PoolOptions po;
-  po.kind = opts.page_alloc;
-  po.byte_cap = opts.cache_size ? opts.cache_size : kDefaultCacheBytes;
+DataPath::DataPath(io::Device& dev, const MountOptions& opts)
+    : engine_(dev, engine_config(opts).io_options()) {
+  const cache::EngineConfig& cfg = engine_config(opts);
+  mem::PoolOptions po = cfg.pool;
   po.force_fallback = opts.force_compound_fallback;
   pool_ = mem::make_page_pool(po);
-  cache::CacheOptions co;
-  co.write = opts.write_strategy;
-  co.read = opts.read_strategy;
+  cache::CacheOptions co = cfg.cache;
   // No timer of the cache's own: the metadata layer's flusher writes the data back, then
   // commits the metadata that maps it (one flusher, in that order). The cache's flusher
   // still runs when the dirty threshold kicks it.
   co.flush_interval_ms = 0;
-  pages_ = std::make_unique<cache::PageCache>(dev, *bdev_, *pool_, co);
+  pages_ = std::make_unique<cache::PageCache>(engine_.bio(), *pool_, co);
   if (!opts.stats_path.empty()) {
-    MountOptions o = opts;
-    stats_ = std::make_unique<cache::StatsWriter>(opts.stats_path, [this, o] {
+    nlohmann::json mount = nlohmann::json::object();
+    base::for_each_echo(cache::engine_config_table(), cfg, [&mount](const std::string& key, const auto& v) { mount[key] = v; });
+    mount["completion"] = engine_.completion_name();
+    stats_ = std::make_unique<cache::StatsWriter>(opts.stats_path, [this, mount] {
       nlohmann::json j = pages_->stats_json();
-      j["mount"] = {{"write_strategy", cache::to_string(o.write_strategy)},
-                    {"read_strategy", cache::to_string(o.read_strategy)},
-                    {"completion", own_bdev_ ? "inline (synchronous device)" : io::to_string(o.completion)},
-                    {"page_alloc", mem::to_string(o.page_alloc)},
-                    {"cache_size", o.cache_size ? o.cache_size : kDefaultCacheBytes}};
+      j["mount"] = mount;
       std::lock_guard g(extra_mu_);
       for (auto& [key, fn] : extra_) j[key] = fn();
       return j;

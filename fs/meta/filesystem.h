@@ -30,13 +30,13 @@
 #include <string>
 #include <string_view>
 
-#include "fs/cache/cache_options.h"
 #include "base/result.h"
-#include "io/completion_thread.h"
-#include "mem/pool_options.h"
 
 namespace chainfs::io {
 class Device;
+}
+namespace chainfs::cache {
+struct EngineConfig;
 }
 
 namespace chainfs::fs {
@@ -126,18 +126,14 @@ struct MountOptions {
   bool read_only = false;
   AtimeMode atime = AtimeMode::kRelatime;
   bool nodiratime = false;  // directories' atime is never updated (reading them included)
-  unsigned flush_interval_s = 5;  // dirty metadata reaches the device at least this often
-
-  // The data path: how file data reaches the device. See open_data_device()
-  // (fs/meta/data_device.h) for the device each write strategy opens.
-  cache::WriteStrategy write_strategy = cache::WriteStrategy::kChain;
-  cache::ReadStrategy read_strategy = cache::ReadStrategy::kGang;
-  io::CompletionMode completion = io::CompletionMode::kThread;  // UringDevice, NbdDevice
-  unsigned nbd_timeout_s = 30;  // NbdDevice: request timeout (io/nbd_device.h)
-  mem::PoolKind page_alloc = mem::PoolKind::kGang;
-  uint64_t cache_size = 0;           // page cache bytes (the pool's cap); 0 = 256 MiB
+  unsigned flush_interval_s = 5;  // dirty data and metadata reach the device at least this often
   std::string stats_path;            // statistics JSON refreshed every second; empty = none
   bool force_compound_fallback = false;  // debug: compound buffers always scatter lists
+
+  // How file data reaches the device: the data engine's settings (strategies, completion,
+  // page pool, cache size; fs/cache/engine_config.h, with their option table), opaque to this
+  // contract. nullptr: the defaults. The options above are declared in mount_options.h.
+  std::shared_ptr<const cache::EngineConfig> engine;
 };
 
 class Filesystem {

@@ -17,6 +17,7 @@ using format::kBlockSize;
 void FilesystemImpl::flusher_loop() {
   std::unique_lock l(flusher_mu_);
   while (!stop_flusher_) {
+    // The flush_interval timer; stopping wakes it at once.
     flusher_cv_.wait_for(l, std::chrono::seconds(std::max(1u, opts_.flush_interval_s)));
     if (stop_flusher_) break;
     l.unlock();

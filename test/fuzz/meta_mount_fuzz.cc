@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/cache/engine_config.h"
 #include "fs/meta/filesystem.h"
 #include "io/borrowed_device.h"
 #include "test/fuzz/fuzz_input.h"
@@ -51,7 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs::MountOptions mo;
   mo.read_only = !(img.flags & 2);
   mo.flush_interval_s = 3600;
-  mo.cache_size = 8 << 20;
+  auto engine = std::make_shared<cache::EngineConfig>();
+  engine->pool.byte_cap = 8 << 20;
+  mo.engine = engine;
   std::string msg;
   auto m = fs::mount_filesystem(std::make_unique<io::BorrowedDevice>(*img.dev), mo, &msg);
   if (!m) {

@@ -42,6 +42,7 @@ class MemBioDevice final : public io::Device, public io::BioDevice {
   int readv(uint64_t o, const struct iovec* v, int n) override { return mem_.readv(o, v, n); }
   int writev(uint64_t o, const struct iovec* v, int n) override { return mem_.writev(o, v, n); }
   int flush() override { return mem_.flush(); }
+  io::BioDevice* bio_face() override { return this; }
   using BioDevice::submit;
   void submit(io::Bio* const* b, size_t n) override { bio_.submit(b, n); }
   void wait_until(const std::function<bool()>& done) override { bio_.wait_until(done); }

@@ -29,8 +29,12 @@
 
 #include <fmt/format.h>
 
+#include "base/option_table.h"
 #include "chainfs/version.h"
+#include "fs/cache/cache_options.h"
+#include "io/completion_thread.h"
 #include "io/nbd_device.h"
+#include "mem/pool_options.h"
 #include "tools/bench/cell.h"
 #include "tools/bench/engine.h"
 #include "tools/bench/fio.h"
@@ -58,9 +62,10 @@ struct Config {
   uint32_t files = 20000;
   bool quick = false, quiet = false, nbd = false;
   std::vector<std::string> targets{"engine", "raw", "ext4", "fuse2fs", "chainfs"};
-  std::vector<std::string> strategies{"sync", "page", "chain"};
-  std::vector<std::string> completions{"inline", "thread", "waiter"};
-  std::vector<std::string> allocs{"malloc", "percpu", "gang"};
+  // Every value of the options, from their declarations.
+  std::vector<std::string> strategies = base::choice_names(cache::write_strategies());
+  std::vector<std::string> completions = base::choice_names(io::completion_modes());
+  std::vector<std::string> allocs = base::choice_names(mem::pool_kinds());
   std::vector<std::string> fs_sets;  // NAME=OPTS
   std::vector<std::string> workloads = all_workloads();
   std::string chainfs_bin, mkfs_bin;
@@ -367,9 +372,12 @@ int main(int argc, char** argv) {
   app.add_option("--files", c.files, "files created, stat'ed and unlinked by 'files' (default 20000)")
       ->check(CLI::PositiveNumber);
   app.add_option("--targets", c.targets, "engine, raw, ext4, fuse2fs, chainfs")->delimiter(',');
-  app.add_option("--strategies", c.strategies, "engine write strategies: sync, page, chain")->delimiter(',');
-  app.add_option("--completions", c.completions, "engine completion modes: inline, thread, waiter")->delimiter(',');
-  app.add_option("--page-allocs", c.allocs, "engine page allocators: malloc, percpu, gang")->delimiter(',');
+  app.add_option("--strategies", c.strategies, "engine write strategies: " + fmt::format("{}", fmt::join(c.strategies, ", ")))
+      ->delimiter(',');
+  app.add_option("--completions", c.completions, "engine completion modes: " + fmt::format("{}", fmt::join(c.completions, ", ")))
+      ->delimiter(',');
+  app.add_option("--page-allocs", c.allocs, "engine page allocators: " + fmt::format("{}", fmt::join(c.allocs, ", ")))
+      ->delimiter(',');
   app.add_option("--fs-sets", c.fs_sets,
                  "chainfs mounts as NAME=OPTS (';'-separated), e.g. 'fast=write_strategy=chain,cache=kernel'; "
                  "default: sync, page, chain with cache=direct and cache=kernel, chain with read_strategy=page, and "
@@ -406,17 +414,17 @@ int main(int argc, char** argv) {
       return cli::kExitUsage;
     }
   for (const std::string& s : c.strategies)
-    if (!has({"sync", "page", "chain"}, s)) {
+    if (!base::parse_choice(cache::write_strategies(), s)) {
       cli::error_line(kProg, "unknown write strategy '" + s + "'");
       return cli::kExitUsage;
     }
   for (const std::string& s : c.completions)
-    if (!has({"inline", "thread", "waiter"}, s)) {
+    if (!base::parse_choice(io::completion_modes(), s)) {
       cli::error_line(kProg, "unknown completion mode '" + s + "'");
       return cli::kExitUsage;
     }
   for (const std::string& s : c.allocs)
-    if (!has({"malloc", "percpu", "gang"}, s)) {
+    if (!base::parse_choice(mem::pool_kinds(), s)) {
       cli::error_line(kProg, "unknown page_alloc '" + s + "'");
       return cli::kExitUsage;
     }

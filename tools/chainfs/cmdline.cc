@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fs/meta/mount_options.h"
+
 namespace chainfs::daemon {
 
 void ConnOptsDeleter::operator()(fuse_conn_info_opts* p) const { std::free(p); }
@@ -35,7 +37,6 @@ enum Key {
   kRemount,
   kIgnore,    // what mount.fuse3/mount(8) pass and the kernel sets by itself
   kNonempty,
-  kChainfs,   // key=value of chainfs's Options
 };
 
 // Options libfuse 3.14 handles (its command line, mount and session options, and
@@ -118,18 +119,6 @@ const struct fuse_opt kTable[] = {
     FUSE_OPT_KEY("defaults", kIgnore),
     FUSE_OPT_KEY("acl", kIgnore),  // POSIX ACLs are always on, as ext4's acl option says
     FUSE_OPT_KEY("nonempty", kNonempty),
-    FUSE_OPT_KEY("write_strategy=", kChainfs),
-    FUSE_OPT_KEY("completion=", kChainfs),
-    FUSE_OPT_KEY("cache=", kChainfs),
-    FUSE_OPT_KEY("page_alloc=", kChainfs),
-    FUSE_OPT_KEY("read_strategy=", kChainfs),
-    FUSE_OPT_KEY("cache_size=", kChainfs),
-    FUSE_OPT_KEY("stats=", kChainfs),
-    FUSE_OPT_KEY("flush_interval=", kChainfs),
-    FUSE_OPT_KEY("nbd_timeout=", kChainfs),
-    FUSE_OPT_KEY("compound_fallback", kChainfs),
-    FUSE_OPT_KEY("transport=", kChainfs),
-    FUSE_OPT_KEY("readahead=", kChainfs),
     FUSE_OPT_END,
 };
 
@@ -174,6 +163,15 @@ bool parse_uint(std::string_view text, unsigned* out) {
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
+// chainfs's own "-o key=value": each layer's option table in turn (the request layer's, the
+// metadata layer's, the data engine's). 0, -EINVAL (*error set) or -ENOENT (no table's).
+int set_chainfs_option(CommandLine& cl, std::string_view arg, std::string* error) {
+  int r = base::set_option_arg(fuse::option_table(), cl.options, arg, error);
+  if (r == -ENOENT) r = base::set_option_arg(fs::mount_option_table(), cl.mount, arg, error);
+  if (r == -ENOENT) r = base::set_option_arg(cache::engine_config_table(), cl.engine, arg, error);
+  return r;
+}
+
 // Returns -1 (stop, error set), 0 (consumed) or 1 (keep for libfuse).
 int handle(ParseState* st, const char* arg_c, int key) {
   CommandLine& cl = *st->cl;
@@ -189,6 +187,9 @@ int handle(ParseState* st, const char* arg_c, int key) {
       ++st->nonopts;
       return 0;
     case FUSE_OPT_KEY_OPT:
+      if (!arg.starts_with("-")) {
+        if (int r = set_chainfs_option(cl, arg, &st->error); r != -ENOENT) return r == 0 ? 0 : -1;
+      }
       st->error = arg.starts_with("-") ? fmt::format("unknown option '{}' (see {} --help)", arg, cl.program)
                                        : fmt::format("unknown mount option '-o {}' (see {} --help)", arg, cl.program);
       return -1;
@@ -234,11 +235,6 @@ int handle(ParseState* st, const char* arg_c, int key) {
     case kRemount: cl.remount = true; return 0;
     case kIgnore: return 0;
     case kNonempty: cl.nonempty = true; return 0;
-    case kChainfs: {
-      auto eq = arg.find('=');
-      int r = fuse::set_option(&cl.options, arg.substr(0, eq), value_of(arg), &st->error);
-      return r == 0 ? 0 : -1;
-    }
   }
   return 1;
 }
@@ -254,6 +250,25 @@ int proc(void* data, const char* arg, int key, struct fuse_args* /*outargs*/) {
 }
 
 }  // namespace
+
+std::string options_help() {
+  return "chainfs options:\n"
+         "    -o ro / -o rw           mount read-only / read-write (default rw)\n"
+         "    -o relatime|strictatime|noatime   access time updates as ext4 (default relatime;\n"
+         "                            atime, norelatime, nostrictatime: the default)\n"
+         "    -o nodiratime|diratime  no atime updates on directories / updates (default)\n"
+         "    -o lazytime|nolazytime  accepted; timestamps stay in memory until write-back anyway\n"
+         "    -o allow_other          let other users access the mount\n"
+         "    -o blkdev               fuseblk mount (root, DEV a block device): umount\n"
+         "                            returns once everything is on the device\n"
+         "    -o fsname=NAME          mount source shown by df/findmnt (default: DEV);\n"
+         "                            given without subtype=, the type is plain 'fuse'\n"
+         "    -o subtype=TYPE         type fuse.TYPE (default chainfs)\n"
+         "    -o nonempty             allow a mountpoint that is not empty\n"
+         "    -o remount,ro|rw        switch a running mount (what mount -o remount sends)\n" +
+         base::option_help(cache::engine_config_table()) + base::option_help(fuse::option_table()) +
+         base::option_help(fs::mount_option_table());
+}
 
 std::string usage_line(const std::string& program) {
   return fmt::format("usage: {} DEV MOUNTPOINT [-o option[,option...]] [-f] [-d] [-s]\n", program);
@@ -277,7 +292,6 @@ int parse_command_line(int argc, char** argv, CommandLine* out, std::string* err
   }
   // fuse_opt_parse replaced in's vector with an allocated one; hand it to the RAII owner.
   *parsed.get() = in;
-  cl.mount.flush_interval_s = cl.options.flush_interval_s;
   cl.mount.atime = st.atime.mode();
   cl.mount.nodiratime = st.atime.nodiratime;
   if (cl.help || cl.version) {

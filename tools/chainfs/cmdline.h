@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/cache/engine_config.h"
 #include "fs/fuse/options.h"
 #include "fs/meta/filesystem.h"
 #include "tools/chainfs/fuse_args.h"
@@ -45,8 +46,11 @@ struct CommandLine {
   // remount, which applies them on top of the running mount's flags.
   std::vector<std::string> flag_opts;
 
-  fs::MountOptions mount;  // read_only, atime, flush interval
-  fuse::Options options;       // chainfs strategies
+  // chainfs's own options, each layer's in its own struct (the parser fills mount's engine
+  // from `engine` when the daemon starts).
+  fs::MountOptions mount;     // read_only, atime, flush interval, statistics
+  fuse::Options options;      // the FUSE request layer's: cache mode, transport, readahead
+  cache::EngineConfig engine;  // the data engine's: strategies, completion, page pool
 
   // What fuse_session_new() gets: argv[0] plus the options libfuse handles, with
   // fsname/subtype and default_permissions added as chainfs's conventions say.
@@ -58,6 +62,9 @@ struct CommandLine {
 // Parses argv. Returns 0, or -EINVAL with *error set to one line (usage error, exit 1).
 // With --help or --version set, device and mountpoint may be missing.
 int parse_command_line(int argc, char** argv, CommandLine* out, std::string* error);
+
+// chainfs's part of --help: one line per option with its values and default.
+std::string options_help();
 
 // The usage line printed by --help before the option lists.
 std::string usage_line(const std::string& program);

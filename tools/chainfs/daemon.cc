@@ -14,9 +14,10 @@
 
 #include "fs/fuse/context.h"
 #include "fs/fuse/ops.h"
-#include "fs/meta/data_device.h"
+#include "io/engine.h"
 #include "io/named_device.h"
 #include "io/recording_device.h"
+#include "mem/pool_options.h"
 #include "tools/chainfs/cmdline.h"
 #include "tools/chainfs/control.h"
 #include "tools/chainfs/daemonize.h"
@@ -45,7 +46,7 @@ void print_help(const CommandLine& cl) {
   std::puts("Mounts the chainfs filesystem on DEV (a block device, an image file or an NBD URI such as\n"
             "nbd://HOST:PORT/EXPORT or nbd+unix:///EXPORT?socket=PATH) at MOUNTPOINT.\n"
             "Exit status: 0 mounted, 1 usage error, 32 mount failure.\n");
-  std::fputs(fuse::options_help(), stdout);
+  std::fputs(options_help().c_str(), stdout);
   std::puts("\nFUSE options:");
   std::fflush(stdout);
   fuse_cmdline_help();
@@ -72,35 +73,18 @@ std::string device_error(const std::string& dev, int e, const std::string& detai
   }
 }
 
-// The engine settings of the chainfs options, in the metadata layer's terms.
-void apply_engine_options(const fuse::Options& o, fs::MountOptions* m) {
-  switch (o.write_strategy) {
-    case fuse::WriteStrategy::kSync: m->write_strategy = cache::WriteStrategy::kSync; break;
-    case fuse::WriteStrategy::kPage: m->write_strategy = cache::WriteStrategy::kPage; break;
-    case fuse::WriteStrategy::kChain: m->write_strategy = cache::WriteStrategy::kChain; break;
+// Completes the mount options from the command line: the data engine's settings, an
+// absolute stats= path, and the compound-fallback switch from the environment.
+void settle_mount_options(CommandLine* cl) {
+  fs::MountOptions& m = cl->mount;
+  if (!m.stats_path.empty()) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(m.stats_path, ec);
+    if (!ec) m.stats_path = abs.string();
   }
-  switch (o.read_strategy) {
-    case fuse::ReadStrategy::kPage: m->read_strategy = cache::ReadStrategy::kPage; break;
-    case fuse::ReadStrategy::kGang: m->read_strategy = cache::ReadStrategy::kGang; break;
-  }
-  switch (o.completion) {
-    case fuse::Completion::kInline: m->completion = io::CompletionMode::kInline; break;
-    case fuse::Completion::kThread: m->completion = io::CompletionMode::kThread; break;
-    case fuse::Completion::kWaiter: m->completion = io::CompletionMode::kWaiter; break;
-  }
-  switch (o.page_alloc) {
-    case fuse::PageAlloc::kMalloc: m->page_alloc = mem::PoolKind::kMalloc; break;
-    case fuse::PageAlloc::kPercpu: m->page_alloc = mem::PoolKind::kPercpu; break;
-    case fuse::PageAlloc::kGang: m->page_alloc = mem::PoolKind::kGang; break;
-  }
-  m->cache_size = o.cache_size;
-  std::error_code ec;
-  m->stats_path = o.stats_path.empty() ? std::string() : std::filesystem::absolute(o.stats_path, ec).string();
-  if (ec) m->stats_path = o.stats_path;
-  m->flush_interval_s = o.flush_interval_s;
-  m->nbd_timeout_s = o.nbd_timeout_s;
   // -o compound_fallback, or CHAINFS_FORCE_COMPOUND_FALLBACK=1 in the environment.
-  m->force_compound_fallback = o.compound_fallback || mem::force_fallback_from_env();
+  m.force_compound_fallback = m.force_compound_fallback || mem::force_fallback_from_env();
+  m.engine = std::make_shared<const cache::EngineConfig>(cl->engine);
 }
 
 // Test hook for the crash-consistency tests (tools/crashcheck), not for users: with
@@ -121,11 +105,12 @@ int open_device(const CommandLine& cl, std::unique_ptr<io::Device>* dev, std::st
   oo.kernel_claims = cl.blkdev;
   oo.busy_wait_ms = kBusyWaitMs;
   // Read-write even for -o ro, so a later remount,rw can write; a write-protected
-  // device still mounts read-only. The device type follows write_strategy (data_device.h).
-  int e = fs::open_data_device(cl.device, oo, cl.mount, dev, detail);
+  // device still mounts read-only. The device type follows write_strategy (io/engine.h).
+  const io::EngineOptions eo = cl.engine.io_options();
+  int e = io::open_engine_device(cl.device, oo, eo, dev, detail);
   if ((e == -EROFS || e == -EACCES || e == -EPERM) && cl.mount.read_only) {
     oo.read_only = true;
-    e = fs::open_data_device(cl.device, oo, cl.mount, dev, detail);
+    e = io::open_engine_device(cl.device, oo, eo, dev, detail);
   }
   if (e == 0) e = inject_faults_if_asked(dev);
   return e < 0 ? e : record_if_asked(dev);
@@ -137,7 +122,7 @@ int serve(CommandLine& cl, const std::string& mnt) {
     return cli::kExitMountFailure;
   };
   // Before the daemon changes its directory to /: a relative stats= path is the caller's.
-  apply_engine_options(cl.options, &cl.mount);
+  settle_mount_options(&cl);
   Daemonizer daemonizer;
   if (!cl.foreground) {
     if (int e = daemonizer.start(); e < 0) return fail(std::string("cannot fork: ") + std::strerror(-e));

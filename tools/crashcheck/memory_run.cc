@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "fs/cache/engine_config.h"
 #include "fs/meta/filesystem.h"
 #include "io/borrowed_device.h"
 #include "fs/meta/mkfs.h"
@@ -23,8 +24,10 @@ int record_memory_run(const MemoryRunOptions& o, MemoryRun* out, std::string* ms
       return r;
     }
   fs::MountOptions mo;
-  mo.cache_size = 8u << 20;
-  mo.page_alloc = mem::PoolKind::kMalloc;
+  auto engine = std::make_shared<cache::EngineConfig>();
+  engine->pool.byte_cap = 8u << 20;
+  engine->pool.kind = mem::PoolKind::kMalloc;
+  mo.engine = engine;
   auto mounted = fs::mount_filesystem(io::make_recording_device(std::make_unique<io::BorrowedDevice>(dev), log), mo, msg);
   if (!mounted) {
     if (msg->empty()) *msg = std::string("mount: ") + std::strerror(-mounted.err());

@@ -10,6 +10,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "fs/cache/engine_config.h"
 #include "fs/meta/filesystem.h"
 #include "io/borrowed_device.h"
 #include "tools/crashcheck/fs_access.h"
@@ -213,8 +214,10 @@ int replay(const std::vector<char>& start_image, const std::vector<io::LogEntry>
 
   Verifier verifier(rec);
   fs::MountOptions mo;
-  mo.cache_size = 8u << 20;
-  mo.page_alloc = mem::PoolKind::kMalloc;
+  auto engine = std::make_shared<cache::EngineConfig>();
+  engine->pool.byte_cap = 8u << 20;
+  engine->pool.kind = mem::PoolKind::kMalloc;
+  mo.engine = engine;
   mo.flush_interval_s = 3600;  // nothing in the background while the state is checked
 
   std::vector<char> base = start_image;  // the image as of the current window's start

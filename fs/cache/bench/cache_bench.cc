@@ -21,8 +21,10 @@
 #include "fs/cache/page_cache.h"
 #include "fs/cache/stats_writer.h"
 #include "io/block_stat.h"
+#include "io/completion_thread.h"
 #include "io/uring_device.h"
 #include "mem/page_pool.h"
+#include "mem/pool_options.h"
 
 using namespace chainfs;
 
@@ -69,7 +71,7 @@ int run_one(const Setup& s, cache::WriteStrategy w, const std::string& workload,
   int err = 0;
   Clock::time_point t0;
   {
-    cache::PageCache cache(*dev, *dev, *pool, co);
+    cache::PageCache cache(*dev, *pool, co);
     dev->stats().reset();
     t0 = Clock::now();
     if (workload == "seq8k" || workload == "seq1m") {
@@ -118,8 +120,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> workloads = {"seq8k", "seq1m", "rand4k", "read1m"};
   app.add_option("DEVICE", s.device, "loop device or image file")->required();
   app.add_option("--size", s.size, "bytes per workload (default 1 GiB)")->default_val(uint64_t{1} << 30);
-  app.add_option("--completion", completion, "inline|thread|waiter")->default_val("thread");
-  app.add_option("--page-alloc", page_alloc, "malloc|percpu|gang")->default_val("gang");
+  app.add_option("--completion", completion, base::choice_list(io::completion_modes()))->default_val("thread");
+  app.add_option("--page-alloc", page_alloc, base::choice_list(mem::pool_kinds()))->default_val("gang");
   app.add_option("--cache-size", s.cache_size, "pool byte cap (0: none)")->default_val(uint64_t{256} << 20);
   app.add_option("--strategies", strategies, "write strategies to compare");
   app.add_option("--workloads", workloads, "seq8k seq1m rand4k read1m");

@@ -93,7 +93,7 @@ TEST_CASE("random writes and reads are correct for every write strategy and page
       auto pool = mem::make_page_pool(pool_opts(k));
       std::mt19937_64 rng(42);
       {
-        PageCache c(mem, bdev, *pool, quiet(w));
+        PageCache c(bdev, *pool, quiet(w));
         random_workload(c, mem, rng, 300);
         if (w == WriteStrategy::kSync) CHECK(c.stats().sync_writes.load() > 0);
         else CHECK(c.stats().written_pages.load() > 0);
@@ -109,7 +109,7 @@ TEST_CASE("partial pages: fresh blocks read as zeros around the write, old block
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
   // Old content on the device at block 100.
   std::memset(mem.bytes().data() + 100 * 4096, 'o', 4096);
-  PageCache c(mem, bdev, *pool, quiet(WriteStrategy::kChain));
+  PageCache c(bdev, *pool, quiet(WriteStrategy::kChain));
   char w[10];
   std::memset(w, 'w', sizeof w);
   // File 7: lblk 0 -> phys 100 (old), lblk 1 -> phys 101 (fresh: the device has junk there).
@@ -129,7 +129,7 @@ TEST_CASE("a page re-dirtied during writeback stays dirty and its new content re
   io::MemDevice mem(kDev, limits());
   test::GateDevice gate(mem);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
-  PageCache c(mem, gate, *pool, quiet(WriteStrategy::kChain));
+  PageCache c(gate, *pool, quiet(WriteStrategy::kChain));
   std::vector<char> v1(4096, '1'), v2(4096, '2');
   REQUIRE(c.write(9, 0, 50, 1, 0, v1.data(), 4096, true) == 0);
   REQUIRE(c.writeback(9, false) == 0);
@@ -158,7 +158,7 @@ TEST_CASE("fsync waits for exactly its file's pages") {
   io::MemDevice mem(kDev, limits());
   test::GateDevice gate(mem);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
-  PageCache c(mem, gate, *pool, quiet(WriteStrategy::kChain));
+  PageCache c(gate, *pool, quiet(WriteStrategy::kChain));
   std::vector<char> a(8 * 4096, 'a'), b(8 * 4096, 'b');
   REQUIRE(c.write(1, 0, 100, 8, 0, a.data(), a.size(), true) == 0);  // file 1 at blocks 100..107
   REQUIRE(c.write(2, 0, 300, 8, 0, b.data(), b.size(), true) == 0);  // file 2 at blocks 300..307
@@ -192,7 +192,7 @@ TEST_CASE("EIO on chosen sectors reaches fsync once, and only that file's") {
     io::FaultyDevice faulty(mem, false);
     io::SyncBioDevice bdev(faulty);
     auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
-    PageCache c(faulty, bdev, *pool, quiet(w));
+    PageCache c(bdev, *pool, quiet(w));
     faulty.fail_range(101 * 4096 + 512, 512, io::FaultyDevice::kWrite);
     std::vector<char> a(4 * 4096, 'a'), b(4 * 4096, 'b');
     REQUIRE(c.write(1, 0, 100, 4, 0, a.data(), a.size(), true) == 0);
@@ -221,7 +221,7 @@ TEST_CASE("write_strategy=sync returns the device error from write and drops the
   io::FaultyDevice faulty(mem, false);
   io::SyncBioDevice bdev(faulty);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
-  PageCache c(faulty, bdev, *pool, quiet(WriteStrategy::kSync));
+  PageCache c(bdev, *pool, quiet(WriteStrategy::kSync));
   faulty.fail_range(100 * 4096, 4096, io::FaultyDevice::kWrite);
   std::vector<char> a(2 * 4096, 'a');
   CHECK(c.write(1, 0, 100, 2, 0, a.data(), a.size(), true) == -EIO);
@@ -246,7 +246,7 @@ TEST_CASE("a cache of a few pages still makes progress, for every strategy") {
       io::MemDevice mem(kDev, limits());
       io::SyncBioDevice bdev(mem);
       auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang, 8));
-      PageCache c(mem, bdev, *pool, quiet(w, r));
+      PageCache c(bdev, *pool, quiet(w, r));
       FileModel f(5, 512, 10000, 13000, 300);
       std::mt19937_64 rng(7);
       std::vector<char> buf(64 << 10);
@@ -275,7 +275,7 @@ TEST_CASE("streaming writeback starts before fsync once a run reaches the larges
   io::MemDevice mem(kDev, limits(64));  // 16-page requests
   io::SyncBioDevice bdev(mem);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
-  PageCache c(mem, bdev, *pool, quiet(WriteStrategy::kChain));
+  PageCache c(bdev, *pool, quiet(WriteStrategy::kChain));
   REQUIRE(c.max_request_pages() == 16);
   FileModel f(4, 64, 500, 600, 64);
   std::vector<char> buf(8192, 's');
@@ -298,7 +298,7 @@ TEST_CASE("chain merges a file's dirty pages into the largest requests; page sen
     auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
     CacheOptions o = quiet(w);
     o.stream_writeback = false;
-    PageCache c(mem, bdev, *pool, o);
+    PageCache c(bdev, *pool, o);
     std::vector<char> buf(4096, 'x');
     // 256 pages written backwards (worst order), one page per call.
     for (uint64_t b = 256; b-- > 0;) REQUIRE(c.write(1, b, 1000 + b, 1, b * 4096, buf.data(), 4096, true) == 0);
@@ -318,7 +318,7 @@ TEST_CASE("sequential small writes take consecutive memory from a per-file gang,
   auto pool = mem::make_page_pool(po);
   CacheOptions o = quiet(WriteStrategy::kChain);
   o.stream_writeback = false;
-  PageCache c(mem, bdev, *pool, o);
+  PageCache c(bdev, *pool, o);
   std::vector<char> a(8192, 'a'), b(8192, 'b');
   for (uint64_t blk = 0; blk < 256; blk += 2) {
     REQUIRE(c.write(1, blk, 1000 + blk, 2, blk * 4096, a.data(), a.size(), true) == 0);
@@ -349,7 +349,7 @@ TEST_CASE("writeback_all goes in device-offset order across files, merging neigh
   io::SyncBioDevice bdev(mem);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
   CacheOptions o = quiet(WriteStrategy::kChain);
-  PageCache c(mem, bdev, *pool, o);
+  PageCache c(bdev, *pool, o);
   std::vector<char> buf(4096, 'y');
   // 32 one-block files on consecutive blocks, created in a shuffled order.
   std::vector<uint64_t> order(32);
@@ -365,7 +365,7 @@ TEST_CASE("invalidate, remap and forget") {
   io::MemDevice mem(kDev, limits());
   io::SyncBioDevice bdev(mem);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
-  PageCache c(mem, bdev, *pool, quiet(WriteStrategy::kChain));
+  PageCache c(bdev, *pool, quiet(WriteStrategy::kChain));
   std::vector<char> buf(8 * 4096, 'i');
   REQUIRE(c.write(3, 0, 100, 8, 0, buf.data(), buf.size(), true) == 0);
   // Truncate to 4 blocks: the dirty pages past it never reach the device.
@@ -403,7 +403,7 @@ TEST_CASE("reads: gang reads a sequential file in few requests with readahead; p
     io::SyncBioDevice bdev(mem);
     auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
     for (uint64_t b = 0; b < 256; ++b) std::memset(mem.bytes().data() + (2000 + b) * 4096, static_cast<int>(b + 1), 4096);
-    PageCache c(mem, bdev, *pool, quiet(WriteStrategy::kChain, r));
+    PageCache c(bdev, *pool, quiet(WriteStrategy::kChain, r));
     std::vector<char> buf(4096);
     for (uint64_t b = 0; b < 256; ++b) {
       REQUIRE(c.read(8, 0, 2000, 256, b * 4096, buf.data(), 4096) == 0);
@@ -433,7 +433,7 @@ TEST_CASE("readahead: reads arriving out of order still stream, in window-sized 
   io::SyncBioDevice bdev(mem);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang));
   for (uint64_t b = 0; b < 1024; ++b) std::memset(mem.bytes().data() + (3000 + b) * 4096, static_cast<int>(b % 251 + 1), 4096);
-  PageCache c(mem, bdev, *pool, quiet(WriteStrategy::kChain));
+  PageCache c(bdev, *pool, quiet(WriteStrategy::kChain));
   std::vector<char> buf(32 * 4096);
   for (uint64_t pair = 0; pair < 16; ++pair) {
     for (uint64_t k : {2 * pair + 1, 2 * pair}) {
@@ -453,7 +453,7 @@ TEST_CASE("readahead: reading the file again from its start streams again after 
   io::MemDevice mem(kDev, limits());
   io::SyncBioDevice bdev(mem);
   auto pool = mem::make_page_pool(pool_opts(mem::PoolKind::kGang, 512));
-  PageCache c(mem, bdev, *pool, quiet(WriteStrategy::kChain));
+  PageCache c(bdev, *pool, quiet(WriteStrategy::kChain));
   std::vector<char> buf(32 * 4096);
   uint64_t before = 0;
   for (int pass = 0; pass < 2; ++pass) {
@@ -475,7 +475,7 @@ TEST_CASE("the timer and the dirty threshold start writeback without fsync") {
   {
     CacheOptions o = quiet(WriteStrategy::kChain);
     o.flush_interval_ms = 20;
-    PageCache c(mem, bdev, *pool, o);
+    PageCache c(bdev, *pool, o);
     REQUIRE(c.write(1, 0, 100, 1, 0, buf.data(), 4096, true) == 0);
     CHECK(wait_clean(c));
     CHECK(c.stats().wb_pages[static_cast<int>(Trigger::kTimer)].load() == 1);
@@ -484,7 +484,7 @@ TEST_CASE("the timer and the dirty threshold start writeback without fsync") {
     CacheOptions o = quiet(WriteStrategy::kChain);
     o.stream_writeback = false;
     o.dirty_limit_bytes = 8 * 4096;
-    PageCache c(mem, bdev, *pool, o);
+    PageCache c(bdev, *pool, o);
     for (uint64_t b = 0; b < 9; ++b) REQUIRE(c.write(1, b, 200 + b, 1, b * 4096, buf.data(), 4096, true) == 0);
     CHECK(wait_clean(c));
     CHECK(c.stats().wb_pages[static_cast<int>(Trigger::kThreshold)].load() == 9);
@@ -494,7 +494,7 @@ TEST_CASE("the timer and the dirty threshold start writeback without fsync") {
     CacheOptions o = quiet(WriteStrategy::kChain);
     o.stream_writeback = false;
     o.dirty_limit_bytes = 8 * 4096;
-    PageCache c(mem, bdev, *pool, o);
+    PageCache c(bdev, *pool, o);
     uint64_t most = 0;
     for (uint64_t b = 0; b < 200; ++b) {
       REQUIRE(c.write(1, b, 300 + b, 1, b * 4096, buf.data(), 4096, true) == 0);
@@ -517,7 +517,7 @@ TEST_CASE("many threads on different files, with a small cache, the flusher and 
     o.flush_interval_ms = 5;
     std::atomic<int> failures{0};
     {
-      PageCache c(mem, bdev, *pool, o);
+      PageCache c(bdev, *pool, o);
       std::vector<std::thread> threads;
       for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {

@@ -28,7 +28,7 @@ TEST_CASE("stats_json joins the device's, the pool's and the cache's counters") 
   auto pool = mem::make_page_pool();
   cache::CacheOptions o;
   o.flush_interval_ms = 0;
-  cache::PageCache c(mem, bdev, *pool, o);
+  cache::PageCache c(bdev, *pool, o);
   std::vector<char> buf(3 * 4096, 'j');
   REQUIRE(c.write(1, 0, 10, 3, 0, buf.data(), buf.size(), true) == 0);
   REQUIRE(c.fsync(1) == 0);

@@ -65,7 +65,7 @@ TEST_CASE("every write_strategy x completion x page_alloc is correct on an image
           CacheOptions o;
           o.write = w;
           o.flush_interval_ms = 10;
-          PageCache c(*dev, *dev, *pool, o);
+          PageCache c(*dev, *pool, o);
           for (int i = 0; i < 120; ++i) {
             FileModel& f = (i % 3) ? a : b;
             size_t len = 1 + rng() % (i % 5 == 0 ? (200 << 10) : 20000);
@@ -88,7 +88,7 @@ TEST_CASE("every write_strategy x completion x page_alloc is correct on an image
         auto pool = mem::make_page_pool(pool_opts(kind, 0));
         CacheOptions o;
         o.write = w;
-        PageCache c(*dev, *dev, *pool, o);
+        PageCache c(*dev, *pool, o);
         CHECK(a.check(c, 0, a.nblocks * 4096));
         CHECK(b.check(c, 0, b.nblocks * 4096));
       }
@@ -109,7 +109,7 @@ TEST_CASE("write completions run on the completion thread in completion=thread, 
       std::lock_guard lk(mu);
       seen.insert(std::this_thread::get_id());
     };
-    PageCache c(*dev, *dev, *pool, o);
+    PageCache c(*dev, *pool, o);
     std::vector<char> buf(64 << 10, 'c');
     for (int i = 0; i < 16; ++i) REQUIRE(c.write(1, i * 16, 100 + i * 16, 16, i * (64 << 10), buf.data(), buf.size(), true) == 0);
     REQUIRE(c.fsync(1) == 0);

@@ -13,6 +13,7 @@
 #include "fs/format/journal.h"
 #include "fs/format/layout.h"
 #include "fs/format/superblock.h"
+#include "fs/cache/engine_config.h"
 #include "fs/meta/filesystem.h"
 #include "fs/meta/journal.h"
 #include "fs/meta/mkfs.h"
@@ -186,7 +187,9 @@ class CutDevice final : public io::Device {
 
 fs::MountOptions quiet() {
   fs::MountOptions o;
-  o.write_strategy = cache::WriteStrategy::kSync;  // data through the same device
+  auto e = std::make_shared<cache::EngineConfig>();
+  e->cache.write = cache::WriteStrategy::kSync;  // data through the same device
+  o.engine = e;
   o.flush_interval_s = 3600;
   return o;
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/cache/engine_config.h"
 #include "fs/meta/filesystem.h"
 #include "fs/meta/mkfs.h"
 #include "io/mem_device.h"
@@ -92,8 +93,10 @@ struct Rig {
 
 fs::MountOptions options(cache::WriteStrategy w, cache::ReadStrategy r = cache::ReadStrategy::kGang) {
   fs::MountOptions o;
-  o.write_strategy = w;
-  o.read_strategy = r;
+  auto e = std::make_shared<cache::EngineConfig>();
+  e->cache.write = w;
+  e->cache.read = r;
+  o.engine = e;
   o.flush_interval_s = 3600;  // no timer write-back inside a test
   return o;
 }
@@ -186,8 +189,8 @@ TEST_CASE("ordered mode: fsync and sync write the data, then commit the metadata
 }
 
 TEST_CASE("write_strategy=sync: write-through writes and write-backs in parallel never wait for ever") {
-  // Write-through ends page writeback without a bio; a write-back waiting on such a page
-  // must still see it finish (DataPath's polling adapter).
+  // A write-back waiting on a page under write-through must see it finish: the request's
+  // completion ends the page's writeback and wakes the waiter.
   Rig rig;
   rig.mount(options(cache::WriteStrategy::kSync));
   auto a = rig.fs->mknod({}, fs::kRootIno, "f", S_IFREG | 0644, 0);

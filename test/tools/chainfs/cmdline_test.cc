@@ -163,16 +163,16 @@ TEST_CASE("chainfs's own keys are consumed and validated") {
                   "write_strategy=sync,completion=inline,cache=direct,page_alloc=percpu,read_strategy=page",
                   "-o", "cache_size=1G,stats=/tmp/st.json,flush_interval=9,compound_fallback,nbd_timeout=4"});
   REQUIRE(p.rc == 0);
-  CHECK(p.cl.options.write_strategy == chainfs::fuse::WriteStrategy::kSync);
-  CHECK(p.cl.options.completion == chainfs::fuse::Completion::kInline);
+  CHECK(p.cl.engine.cache.write == chainfs::cache::WriteStrategy::kSync);
+  CHECK(p.cl.engine.io.completion == chainfs::io::CompletionMode::kInline);
   CHECK(p.cl.options.cache == chainfs::fuse::CacheMode::kDirect);
-  CHECK(p.cl.options.page_alloc == chainfs::fuse::PageAlloc::kPercpu);
-  CHECK(p.cl.options.read_strategy == chainfs::fuse::ReadStrategy::kPage);
-  CHECK(p.cl.options.cache_size == (1ull << 30));
-  CHECK(p.cl.options.stats_path == "/tmp/st.json");
+  CHECK(p.cl.engine.pool.kind == chainfs::mem::PoolKind::kPercpu);
+  CHECK(p.cl.engine.cache.read == chainfs::cache::ReadStrategy::kPage);
+  CHECK(p.cl.engine.pool.byte_cap == (1ull << 30));
+  CHECK(p.cl.mount.stats_path == "/tmp/st.json");
   CHECK(p.cl.mount.flush_interval_s == 9);
-  CHECK(p.cl.options.compound_fallback);
-  CHECK(p.cl.options.nbd_timeout_s == 4);
+  CHECK(p.cl.mount.force_compound_fallback);
+  CHECK(p.cl.engine.io.nbd_timeout_s == 4);
   CHECK(session_opts(p).find("nbd_timeout") == std::string::npos);
   CHECK(session_opts(p).find("write_strategy") == std::string::npos);
   CHECK(session_opts(p).find("compound_fallback") == std::string::npos);
