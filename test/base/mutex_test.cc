@@ -5,7 +5,11 @@
 #include <thread>
 #include <vector>
 
+#include "test/base/lock_probe.h"
+
 namespace {
+
+using chainfs::base::test::lockable_elsewhere;
 
 // A counter bumped by several threads: every increment lands when each holds the lock.
 struct Counter {
@@ -23,18 +27,6 @@ struct Counter {
     return value;
   }
 };
-
-// Whether another thread can take mu now.
-bool lockable_elsewhere(chainfs::base::Mutex& mu) {
-  bool got = false;
-  std::thread([&] {
-    if (mu.try_lock()) {
-      got = true;
-      mu.unlock();
-    }
-  }).join();
-  return got;
-}
 
 }  // namespace
 

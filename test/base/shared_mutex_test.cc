@@ -6,55 +6,34 @@
 #include <thread>
 #include <vector>
 
-namespace {
+#include "test/base/lock_probe.h"
 
-bool try_exclusive(chainfs::base::SharedMutex& mu) {
-  bool got = false;
-  std::thread([&] {
-    if (mu.try_lock()) {
-      got = true;
-      mu.unlock();
-    }
-  }).join();
-  return got;
-}
-
-bool try_shared(chainfs::base::SharedMutex& mu) {
-  bool got = false;
-  std::thread([&] {
-    if (mu.try_lock_shared()) {
-      got = true;
-      mu.unlock_shared();
-    }
-  }).join();
-  return got;
-}
-
-}  // namespace
+using chainfs::base::test::lockable_elsewhere;
+using chainfs::base::test::shared_lockable_elsewhere;
 
 TEST_CASE("ReaderLock lets other readers in and keeps writers out") {
   chainfs::base::SharedMutex mu;
   chainfs::base::ReaderLock lock(mu);
-  CHECK(try_shared(mu));
-  CHECK_FALSE(try_exclusive(mu));
+  CHECK(shared_lockable_elsewhere(mu));
+  CHECK_FALSE(lockable_elsewhere(mu));
   lock.unlock();
-  CHECK(try_exclusive(mu));
+  CHECK(lockable_elsewhere(mu));
   lock.lock();
-  CHECK_FALSE(try_exclusive(mu));
+  CHECK_FALSE(lockable_elsewhere(mu));
 }
 
 TEST_CASE("WriterLock keeps readers and writers out until it is released") {
   chainfs::base::SharedMutex mu;
   {
     chainfs::base::WriterLock lock(mu);
-    CHECK_FALSE(try_shared(mu));
-    CHECK_FALSE(try_exclusive(mu));
+    CHECK_FALSE(shared_lockable_elsewhere(mu));
+    CHECK_FALSE(lockable_elsewhere(mu));
     lock.unlock();
-    CHECK(try_shared(mu));
+    CHECK(shared_lockable_elsewhere(mu));
     lock.lock();
-    CHECK_FALSE(try_shared(mu));
+    CHECK_FALSE(shared_lockable_elsewhere(mu));
   }
-  CHECK(try_exclusive(mu));
+  CHECK(lockable_elsewhere(mu));
 }
 
 TEST_CASE("writers under WriterLock and readers under ReaderLock see a consistent pair") {
