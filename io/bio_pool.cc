@@ -19,14 +19,14 @@ BioPool::BioPool(BioDevice& dev, uint32_t requests) : dev_(dev) {
 }
 
 uint32_t BioPool::free_count() const {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   return static_cast<uint32_t>(free_.size());
 }
 
 Bio* BioPool::get(BioOp op, uint64_t offset) {
   Bio* b = nullptr;
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     if (!free_.empty()) {
       b = free_.back();
       free_.pop_back();
@@ -39,7 +39,7 @@ Bio* BioPool::get(BioOp op, uint64_t offset) {
     // wait for any to come back.
     Bio* oldest = nullptr;
     {
-      std::lock_guard lk(mu_);
+      base::MutexLock lk(mu_);
       if (!in_flight_.empty()) oldest = in_flight_.front();
     }
     if (!counted) {
@@ -47,11 +47,11 @@ Bio* BioPool::get(BioOp op, uint64_t offset) {
       counted = true;
     }
     dev_.wait_until([&] {
-      std::lock_guard lk(mu_);
+      base::MutexLock lk(mu_);
       if (oldest) return std::find(free_.begin(), free_.end(), oldest) != free_.end();
       return !free_.empty();
     });
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     auto it = oldest ? std::find(free_.begin(), free_.end(), oldest) : free_.begin();
     if (it != free_.end()) {
       b = *it;
@@ -64,12 +64,12 @@ Bio* BioPool::get(BioOp op, uint64_t offset) {
 }
 
 void BioPool::mark_in_flight(Bio* b) {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   in_flight_.push_back(b);
 }
 
 void BioPool::put(Bio* b) {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   auto it = std::find(in_flight_.begin(), in_flight_.end(), b);
   if (it != in_flight_.end()) in_flight_.erase(it);
   free_.push_back(b);

@@ -7,9 +7,10 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "io/bio.h"
 #include "io/bio_device.h"
 
@@ -24,14 +25,14 @@ class BioPool {
 
   // A free request, reset(op, offset), with release() as its release hook. Waits (and
   // counts a backup wait in dev.stats()) when none is free.
-  Bio* get(BioOp op, uint64_t offset);
+  Bio* get(BioOp op, uint64_t offset) EXCLUDES(mu_);
   // Records submission order, so get() knows which request is the oldest in flight.
-  void mark_in_flight(Bio* b);
+  void mark_in_flight(Bio* b) EXCLUDES(mu_);
   // Takes a finished request back (its release hook calls this).
-  void put(Bio* b);
+  void put(Bio* b) EXCLUDES(mu_);
 
   uint32_t size() const { return static_cast<uint32_t>(all_.size()); }
-  uint32_t free_count() const;
+  uint32_t free_count() const EXCLUDES(mu_);
   BioDevice& device() { return dev_; }
 
  private:
@@ -39,9 +40,9 @@ class BioPool {
 
   BioDevice& dev_;
   std::vector<std::unique_ptr<Bio>> all_;
-  mutable std::mutex mu_;        // leaf lock; may be taken inside the device's completion lock
-  std::vector<Bio*> free_;       // GUARDED_BY(mu_)
-  std::deque<Bio*> in_flight_;   // GUARDED_BY(mu_), oldest first
+  mutable base::Mutex mu_;  // leaf lock; may be taken inside the device's completion lock
+  std::vector<Bio*> free_ GUARDED_BY(mu_);
+  std::deque<Bio*> in_flight_ GUARDED_BY(mu_);  // oldest first
 };
 
 }  // namespace chainfs::io

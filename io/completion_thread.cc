@@ -23,7 +23,7 @@ CompletionThread::CompletionThread(CompletionMode mode, RunFn run) : mode_(mode)
 
 CompletionThread::~CompletionThread() {
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     stop_ = true;
   }
   items_cv_.notify_all();
@@ -32,7 +32,7 @@ CompletionThread::~CompletionThread() {
   for (;;) {
     Item it;
     {
-      std::lock_guard lk(mu_);
+      base::MutexLock lk(mu_);
       if (q_.empty()) break;
       it = q_.front();
       q_.pop_front();
@@ -44,7 +44,7 @@ CompletionThread::~CompletionThread() {
 void CompletionThread::run_one(const Item& it) {
   run_(it.bio, it.status);
   // Taking the lock orders the callback's effects before the waiters' next look at done().
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   done_cv_.notify_all();
 }
 
@@ -56,7 +56,7 @@ void CompletionThread::post(Bio* bio, int status) {
     return;
   }
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     q_.push_back({bio, status});
   }
   if (mode_ == CompletionMode::kThread) items_cv_.notify_one();
@@ -64,17 +64,17 @@ void CompletionThread::post(Bio* bio, int status) {
 }
 
 void CompletionThread::notify() {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   done_cv_.notify_all();
 }
 
 size_t CompletionThread::queued() const {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   return q_.size();
 }
 
 void CompletionThread::wait_until(const std::function<bool()>& done) {
-  std::unique_lock lk(mu_);
+  base::MutexLock lk(mu_);
   while (!done()) {
     if (mode_ == CompletionMode::kWaiter && !q_.empty()) {
       Item it = q_.front();
@@ -85,14 +85,14 @@ void CompletionThread::wait_until(const std::function<bool()>& done) {
       done_cv_.notify_all();  // another waiter's done() may have become true
       continue;
     }
-    done_cv_.wait(lk);
+    done_cv_.wait(mu_);
   }
 }
 
 void CompletionThread::worker_loop() {
-  std::unique_lock lk(mu_);
+  base::MutexLock lk(mu_);
   for (;;) {
-    items_cv_.wait(lk, [&] { return stop_ || !q_.empty(); });
+    while (!stop_ && q_.empty()) items_cv_.wait(mu_);
     if (q_.empty()) return;  // stop_ and drained
     Item it = q_.front();
     q_.pop_front();

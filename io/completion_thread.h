@@ -9,15 +9,16 @@
 //             filesystem that completes its own I/O.
 // CompletionThread implements all three: post() is called by the reaper; wait_until() by
 // anyone waiting for I/O. Callbacks run without any lock of this class held.
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <span>
 #include <string_view>
 #include <thread>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
 #include "base/option_table.h"
+#include "base/thread_annotations.h"
 
 namespace chainfs::io {
 
@@ -43,32 +44,32 @@ class CompletionThread {
   CompletionThread& operator=(const CompletionThread&) = delete;
 
   CompletionMode mode() const { return mode_; }
-  void post(Bio* bio, int status);
+  void post(Bio* bio, int status) EXCLUDES(mu_);
   // Runs the item in the calling thread now, whatever the mode, and wakes the waiters.
-  void run_now(Bio* bio, int status);
+  void run_now(Bio* bio, int status) EXCLUDES(mu_);
   // Blocks until done() (evaluated with mu_ held); runs queued items meanwhile in waiter mode.
-  void wait_until(const std::function<bool()>& done);
+  void wait_until(const std::function<bool()>& done) EXCLUDES(mu_);
   // Wakes waiters after a state change made outside a callback (e.g. a pool refill).
-  void notify();
+  void notify() EXCLUDES(mu_);
   // The completion thread's id (thread mode), else a default-constructed id.
   std::thread::id thread_id() const { return worker_.get_id(); }
-  size_t queued() const;
+  size_t queued() const EXCLUDES(mu_);
 
  private:
   struct Item {
     Bio* bio;
     int status;
   };
-  void worker_loop();
-  void run_one(const Item& it);
+  void worker_loop() EXCLUDES(mu_);
+  void run_one(const Item& it) EXCLUDES(mu_);
 
   const CompletionMode mode_;
   RunFn run_;
-  mutable std::mutex mu_;
-  std::condition_variable items_cv_;  // the completion thread waits for items
-  std::condition_variable done_cv_;   // waiters wait for progress (and items, in waiter mode)
-  std::deque<Item> q_;                // GUARDED_BY(mu_)
-  bool stop_ = false;                 // GUARDED_BY(mu_)
+  mutable base::Mutex mu_;
+  base::CondVar items_cv_;  // the completion thread waits for items
+  base::CondVar done_cv_;   // waiters wait for progress (and items, in waiter mode)
+  std::deque<Item> q_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
 

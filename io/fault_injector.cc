@@ -8,7 +8,6 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -16,6 +15,8 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "io/bio_device.h"
 #include "io/fault_rules.h"
 
@@ -31,16 +32,16 @@ class FaultControl {
   explicit FaultControl(std::string path) : path_(std::move(path)) {}
 
   // 0, or -errno / -EINVAL with *why (the first load).
-  int load(std::string* why) {
-    std::lock_guard lk(mu_);
+  int load(std::string* why) EXCLUDES(mu_) {
+    base::MutexLock lk(mu_);
     return refresh_locked(why);
   }
 
   // The fate of one request; waits out its delay before returning.
-  FaultDecision decide(FaultOp op, uint64_t offset, uint64_t len) {
+  FaultDecision decide(FaultOp op, uint64_t offset, uint64_t len) EXCLUDES(mu_) {
     FaultDecision d;
     {
-      std::lock_guard lk(mu_);
+      base::MutexLock lk(mu_);
       std::string why;
       if (refresh_locked(&why) < 0) base::log(base::LogLevel::kWarning, why + " (keeping the previous fault rules)");
       d = rules_.decide(op, offset, len);
@@ -54,7 +55,7 @@ class FaultControl {
 
   // Reads the file again when its identity changed, or when it changed within the last
   // seconds (file times are coarser than two quick replacements of a small file).
-  int refresh_locked(std::string* why) {
+  int refresh_locked(std::string* why) REQUIRES(mu_) {
     struct stat st;
     Key key{};
     if (::stat(path_.c_str(), &st) == 0) key = Key{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size};
@@ -88,12 +89,12 @@ class FaultControl {
   }
 
   const std::string path_;
-  std::mutex mu_;
-  Key key_{};
-  std::string text_;     // what rules_ were parsed from
-  std::optional<std::string> refused_;  // the last text that did not parse (reported once)
-  bool loaded_ = false;
-  FaultRules rules_;
+  base::Mutex mu_;
+  Key key_ GUARDED_BY(mu_){};
+  std::string text_ GUARDED_BY(mu_);  // what rules_ were parsed from
+  std::optional<std::string> refused_ GUARDED_BY(mu_);  // the last text that did not parse (reported once)
+  bool loaded_ GUARDED_BY(mu_) = false;
+  FaultRules rules_ GUARDED_BY(mu_);
 };
 
 uint64_t total_len(const struct iovec* iov, int iovcnt) {

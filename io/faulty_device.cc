@@ -44,17 +44,17 @@ bool FaultyDevice::fails_locked(uint64_t offset, uint64_t len, Which op) const {
 }
 
 void FaultyDevice::fail_range(uint64_t offset, uint64_t len, Which which) {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   faults_.push_back({offset, offset + len, which});
 }
 
 void FaultyDevice::clear_faults() {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   faults_.clear();
 }
 
 int FaultyDevice::readv(uint64_t offset, const struct iovec* iov, int iovcnt) {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   uint64_t len = total_len(iov, iovcnt);
   ++c_.reads;
   if (fails_locked(offset, len, kRead)) {
@@ -65,6 +65,7 @@ int FaultyDevice::readv(uint64_t offset, const struct iovec* iov, int iovcnt) {
   c_.read_bytes += len;
   if (!overlay_.empty()) {
     for_each_sector_piece(offset, iov, iovcnt, kSector, [&](uint64_t pos, char* p, uint64_t n) {
+      mu_.assert_held();  // runs here, under lk
       auto it = overlay_.find(pos / kSector);
       if (it != overlay_.end()) std::memcpy(p, it->second.data() + pos % kSector, n);
     });
@@ -73,7 +74,7 @@ int FaultyDevice::readv(uint64_t offset, const struct iovec* iov, int iovcnt) {
 }
 
 int FaultyDevice::writev(uint64_t offset, const struct iovec* iov, int iovcnt) {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   uint64_t len = total_len(iov, iovcnt);
   ++c_.writes;
   if (fails_locked(offset, len, kWrite)) {
@@ -85,6 +86,7 @@ int FaultyDevice::writev(uint64_t offset, const struct iovec* iov, int iovcnt) {
     if (int r = inner_.writev(offset, iov, iovcnt); r < 0) return r;
   } else {
     for_each_sector_piece(offset, iov, iovcnt, kSector, [&](uint64_t pos, char* p, uint64_t n) {
+      mu_.assert_held();  // runs here, under lk
       auto& s = overlay_[pos / kSector];
       if (s.empty()) {
         s.resize(kSector);
@@ -103,7 +105,7 @@ int FaultyDevice::writev(uint64_t offset, const struct iovec* iov, int iovcnt) {
 }
 
 int FaultyDevice::flush() {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   ++c_.flushes;
   // Apply the overlay in runs of adjacent sectors (one writev per run).
   std::vector<struct iovec> run;
@@ -128,19 +130,19 @@ int FaultyDevice::flush() {
 }
 
 void FaultyDevice::crash() {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   ++c_.crashes;
   c_.dropped_bytes += overlay_.size() * kSector;
   overlay_.clear();
 }
 
 FaultyDevice::Counters FaultyDevice::counters() const {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   return c_;
 }
 
 uint64_t FaultyDevice::unflushed_bytes() const {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   return overlay_.size() * kSector;
 }
 

@@ -10,9 +10,10 @@
 // Thread-safe (one lock; this is a test device).
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "io/device.h"
 
 namespace chainfs::io {
@@ -32,18 +33,18 @@ class FaultyDevice final : public Device {
 
   uint64_t size_bytes() const override { return inner_.size_bytes(); }
   const QueueLimits& limits() const override { return inner_.limits(); }
-  int readv(uint64_t offset, const struct iovec* iov, int iovcnt) override;
-  int writev(uint64_t offset, const struct iovec* iov, int iovcnt) override;
-  int flush() override;
+  int readv(uint64_t offset, const struct iovec* iov, int iovcnt) override EXCLUDES(mu_);
+  int writev(uint64_t offset, const struct iovec* iov, int iovcnt) override EXCLUDES(mu_);
+  int flush() override EXCLUDES(mu_);
 
   // Requests overlapping [offset, offset+len) fail with -EIO for `which` operations.
-  void fail_range(uint64_t offset, uint64_t len, Which which = kBoth);
-  void clear_faults();
+  void fail_range(uint64_t offset, uint64_t len, Which which = kBoth) EXCLUDES(mu_);
+  void clear_faults() EXCLUDES(mu_);
   // Forgets every write since the last successful flush().
-  void crash();
-  Counters counters() const;
+  void crash() EXCLUDES(mu_);
+  Counters counters() const EXCLUDES(mu_);
   // Bytes written but not yet flushed.
-  uint64_t unflushed_bytes() const;
+  uint64_t unflushed_bytes() const EXCLUDES(mu_);
 
  private:
   static constexpr uint64_t kSector = 512;
@@ -51,15 +52,15 @@ class FaultyDevice final : public Device {
     uint64_t begin, end;
     unsigned which;
   };
-  bool fails_locked(uint64_t offset, uint64_t len, Which op) const;
+  bool fails_locked(uint64_t offset, uint64_t len, Which op) const REQUIRES(mu_);
 
   Device& inner_;
   const bool buffer_;
-  mutable std::mutex mu_;
-  std::vector<Fault> faults_;
+  mutable base::Mutex mu_;
+  std::vector<Fault> faults_ GUARDED_BY(mu_);
   // Unflushed writes, by sector number; each value is one 512-byte sector.
-  std::map<uint64_t, std::vector<char>> overlay_;
-  Counters c_;
+  std::map<uint64_t, std::vector<char>> overlay_ GUARDED_BY(mu_);
+  Counters c_ GUARDED_BY(mu_);
 };
 
 }  // namespace chainfs::io

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/thread_annotations.h"
 
 namespace chainfs::io {
 
@@ -134,6 +135,7 @@ class NbdDevice::Conn {
     stop_.store(true);
     wake();
     if (thread_.joinable()) thread_.join();
+    base::MutexLock lk(mu_);
     if (h_) disconnect();
     if (wake_fd_ >= 0) ::close(wake_fd_);
   }
@@ -149,7 +151,7 @@ class NbdDevice::Conn {
 
   // Sends b as one command: 1 sent, 0 this connection is down (b untouched), or -errno
   // (b untouched) for a command libnbd refused.
-  int issue(Bio* b, uint64_t write_gen) {
+  int issue(Bio* b, uint64_t write_gen) EXCLUDES(mu_) {
     auto req = std::make_unique<Request>();
     req->conn = this;
     req->bio = b;
@@ -166,7 +168,7 @@ class NbdDevice::Conn {
       }
     }
     nbd_completion_callback cb{&Conn::on_reply, req.get(), nullptr};
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     if (!h_ || !ready()) return 0;
     // In the table before libnbd sees it: a reply may come before the call returns.
     bool first = inflight_.empty();
@@ -228,7 +230,7 @@ class NbdDevice::Conn {
     Conn* c = req->conn;
     req->error = *error;
     {
-      std::lock_guard lk(c->done_mu_);
+      base::MutexLock lk(c->done_mu_);
       c->done_.push_back(req);
     }
     if (std::this_thread::get_id() != c->thread_.get_id()) c->wake();
@@ -246,14 +248,14 @@ class NbdDevice::Conn {
   }
 
   // Finishes the replied requests, then (after a drop) those the connection took with it.
-  void finish(std::vector<Request*>* lost) {
+  void finish(std::vector<Request*>* lost) EXCLUDES(mu_, done_mu_) {
     std::vector<Request*> replied;
     {
-      std::lock_guard lk(done_mu_);
+      base::MutexLock lk(done_mu_);
       replied.swap(done_);
     }
     {
-      std::lock_guard lk(mu_);
+      base::MutexLock lk(mu_);
       for (Request* r : replied) inflight_.erase(r->seq);
     }
     for (Request* r : replied) {
@@ -268,13 +270,13 @@ class NbdDevice::Conn {
     }
   }
 
-  // REQUIRES: mu_ held. Closes the handle; what it still had in flight goes to *lost.
-  void drop_locked(const std::string& why, std::vector<Request*>* lost) {
+  // Closes the handle; what it still had in flight goes to *lost.
+  void drop_locked(const std::string& why, std::vector<Request*>* lost) REQUIRES(mu_) EXCLUDES(done_mu_) {
     ready_.store(false, std::memory_order_release);
     h_.reset();  // libnbd may still complete commands here: they land in done_
     std::vector<Request*> replied;
     {
-      std::lock_guard lk(done_mu_);
+      base::MutexLock lk(done_mu_);
       replied = done_;
     }
     for (Request* r : replied) inflight_.erase(r->seq);
@@ -285,7 +287,7 @@ class NbdDevice::Conn {
                          dev_.uri_, index_, why, lost->size()));
   }
 
-  void disconnect() {
+  void disconnect() REQUIRES(mu_) {
     if (nbd_aio_is_ready(h_.get()) == 1 && nbd_aio_disconnect(h_.get(), 0) == 0) {
       auto deadline = Clock::now() + std::chrono::seconds(1);
       while (nbd_aio_is_closed(h_.get()) != 1 && nbd_aio_is_dead(h_.get()) != 1 && Clock::now() < deadline) {
@@ -295,7 +297,7 @@ class NbdDevice::Conn {
     h_.reset();
   }
 
-  void reconnect() {
+  void reconnect() EXCLUDES(mu_) {
     Handle h;
     std::string error;
     auto timeout = std::chrono::seconds(std::max(1u, dev_.nopts_.request_timeout_s));
@@ -312,19 +314,19 @@ class NbdDevice::Conn {
       return;
     }
     {
-      std::lock_guard lk(mu_);
+      base::MutexLock lk(mu_);
       h_ = std::move(h);
       ready_.store(true, std::memory_order_release);
     }
     reconnect_failed_ = false;
     dev_.reconnect_count_.fetch_add(1);
     log_line(base::LogLevel::kWarning, fmt::format("nbd {}: connection {} re-established", dev_.uri_, index_));
-    std::lock_guard dl(dev_.mu_);
+    base::MutexLock dl(dev_.mu_);
     dev_.down_since_.reset();
     dev_.ready_cv_.notify_all();
   }
 
-  void loop() {
+  void loop() EXCLUDES(mu_, done_mu_) {
     const auto timeout = std::chrono::seconds(std::max(1u, dev_.nopts_.request_timeout_s));
     Clock::time_point last_attempt{};
     for (;;) {
@@ -334,7 +336,7 @@ class NbdDevice::Conn {
       unsigned dir = 0;
       bool busy = false;
       {
-        std::lock_guard lk(mu_);
+        base::MutexLock lk(mu_);
         if (stop_.load() && inflight_.empty()) break;
         if (h_ && (nbd_aio_is_dead(h_.get()) == 1 || nbd_aio_is_closed(h_.get()) == 1)) {
           drop_locked("the server closed it or broke the protocol", &lost);
@@ -369,7 +371,7 @@ class NbdDevice::Conn {
       poll(p, 2, busy ? 200 : -1);
       if (p[1].revents) drain_wake();
       {
-        std::lock_guard lk(mu_);
+        base::MutexLock lk(mu_);
         if (h_) {
           if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && (dir & LIBNBD_AIO_DIRECTION_READ))
             nbd_aio_notify_read(h_.get());
@@ -379,7 +381,7 @@ class NbdDevice::Conn {
       }
       finish(nullptr);
       {
-        std::lock_guard lk(mu_);
+        base::MutexLock lk(mu_);
         if (h_ && !inflight_.empty() && Clock::now() - inflight_.begin()->second->submitted > timeout) {
           drop_locked(fmt::format("no reply within {} s", timeout.count()), &lost);
           dev_.on_connection_lost();
@@ -391,12 +393,12 @@ class NbdDevice::Conn {
 
   NbdDevice& dev_;
   const unsigned index_;
-  std::mutex mu_;    // the handle and inflight_; libnbd's completion callback never takes it
-  Handle h_;         // GUARDED_BY(mu_); null while the connection is down
-  std::map<uint64_t, Request*> inflight_;  // GUARDED_BY(mu_), oldest first
-  uint64_t next_seq_ = 0;                  // GUARDED_BY(mu_)
-  std::mutex done_mu_;                     // a leaf lock
-  std::vector<Request*> done_;             // GUARDED_BY(done_mu_)
+  base::Mutex mu_;  // the handle and inflight_; libnbd's completion callback never takes it
+  Handle h_ GUARDED_BY(mu_);  // null while the connection is down
+  std::map<uint64_t, Request*> inflight_ GUARDED_BY(mu_);  // oldest first
+  uint64_t next_seq_ GUARDED_BY(mu_) = 0;
+  base::Mutex done_mu_;  // a leaf lock
+  std::vector<Request*> done_ GUARDED_BY(done_mu_);
   int wake_fd_ = -1;
   std::atomic<bool> ready_{false}, stop_{false};
   bool reconnect_failed_ = false;  // driver thread only: one log line per outage
@@ -516,20 +518,20 @@ NbdDevice::~NbdDevice() {
 void NbdDevice::on_connection_lost() {
   lost_count_.fetch_add(1);
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     if (!down_since_ && std::none_of(conns_.begin(), conns_.end(), [](const auto& c) { return c->ready(); }))
       down_since_ = Clock::now();
   }
-  std::lock_guard lk(dur_mu_);
+  base::MutexLock lk(dur_mu_);
   if (write_gen_ > durable_gen_) lost_ = true;
 }
 
 void NbdDevice::complete(Bio* b, int status, uint64_t write_gen) {
   if (b->op() == BioOp::kWrite && status == 0) {
-    std::lock_guard lk(dur_mu_);
+    base::MutexLock lk(dur_mu_);
     ++write_gen_;
   } else if (b->op() == BioOp::kFlush && status == 0) {
-    std::lock_guard lk(dur_mu_);
+    base::MutexLock lk(dur_mu_);
     if (lost_) {
       lost_ = false;
       status = -EIO;
@@ -541,7 +543,7 @@ void NbdDevice::complete(Bio* b, int status, uint64_t write_gen) {
     durable_gen_ = std::max(durable_gen_, write_gen);
   }
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     in_flight_.fetch_sub(1, std::memory_order_acq_rel);
     slot_cv_.notify_one();
   }
@@ -552,8 +554,8 @@ void NbdDevice::complete(Bio* b, int status, uint64_t write_gen) {
 void NbdDevice::submit_leaf(Bio* b) {
   const unsigned capacity = std::max(1u, nopts_.queue_depth);
   {
-    std::unique_lock lk(mu_);
-    slot_cv_.wait(lk, [&] { return in_flight_.load(std::memory_order_relaxed) < capacity; });
+    base::MutexLock lk(mu_);
+    while (in_flight_.load(std::memory_order_relaxed) >= capacity) slot_cv_.wait(mu_);
     uint32_t now = in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1;
     stats_.on_submit(b->op(), b->bytes(), static_cast<uint32_t>(b->iovcnt()), now);
   }
@@ -561,7 +563,7 @@ void NbdDevice::submit_leaf(Bio* b) {
   b->done_bytes = 0;
   uint64_t gen = 0;
   if (b->op() == BioOp::kFlush) {
-    std::lock_guard lk(dur_mu_);
+    base::MutexLock lk(dur_mu_);
     gen = write_gen_;
   }
   if (b->op() == BioOp::kFlush && !can_flush_) {
@@ -582,7 +584,7 @@ void NbdDevice::submit_leaf(Bio* b) {
     // No connection is up: wait for a reconnect, as long as the request may take, and no
     // longer than one timeout since the device went down: once it has been down that long,
     // requests fail at once (a write-back of many pages must not wait a timeout per page).
-    std::unique_lock lk(mu_);
+    base::MutexLock lk(mu_);
     if (down_since_)
       deadline = std::min(deadline, *down_since_ + std::chrono::seconds(std::max(1u, nopts_.request_timeout_s)));
     if (Clock::now() >= deadline) {
@@ -590,9 +592,10 @@ void NbdDevice::submit_leaf(Bio* b) {
       complete(b, -EIO, gen);
       return;
     }
-    ready_cv_.wait_until(lk, std::min(deadline, Clock::now() + std::chrono::milliseconds(100)), [this] {
-      return std::any_of(conns_.begin(), conns_.end(), [](const auto& c) { return c->ready(); });
-    });
+    const auto until = std::min(deadline, Clock::now() + std::chrono::milliseconds(100));
+    while (std::none_of(conns_.begin(), conns_.end(), [](const auto& c) { return c->ready(); }) &&
+           ready_cv_.wait_until(mu_, until)) {
+    }
   }
 }
 

@@ -34,14 +34,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "io/bio_device.h"
 #include "io/completion_thread.h"
 #include "io/device.h"
@@ -99,11 +100,11 @@ class NbdDevice final : public Device, public BioDevice {
   // let go removes the lock file.
   int claim();
   void release_claim();
-  void submit_leaf(Bio* b);
+  void submit_leaf(Bio* b) EXCLUDES(mu_, dur_mu_);
   // A finished request: status, statistics, durability bookkeeping, completion side.
-  void complete(Bio* b, int status, uint64_t write_gen);
+  void complete(Bio* b, int status, uint64_t write_gen) EXCLUDES(mu_, dur_mu_);
   // Called by a connection's driver when it loses its connection.
-  void on_connection_lost();
+  void on_connection_lost() EXCLUDES(mu_, dur_mu_);
 
   friend class Conn;
   const std::string uri_;
@@ -118,18 +119,19 @@ class NbdDevice final : public Device, public BioDevice {
   IoStats stats_;
 
   // In-flight bound (slot_cv_) and connection readiness (ready_cv_).
-  std::mutex mu_;
-  std::condition_variable slot_cv_, ready_cv_;
-  // GUARDED_BY(mu_): when the last connection went down; empty while one is up.
-  std::optional<std::chrono::steady_clock::time_point> down_since_;
+  base::Mutex mu_;
+  base::CondVar slot_cv_, ready_cv_;
+  // When the last connection went down; empty while one is up.
+  std::optional<std::chrono::steady_clock::time_point> down_since_ GUARDED_BY(mu_);
   std::atomic<uint32_t> in_flight_{0};
   std::atomic<unsigned> next_conn_{0};
 
   // Durability: write_gen_ counts completed writes; a flush makes durable those completed
   // before it was submitted; lost_ says a connection died with writes not yet flushed.
-  std::mutex dur_mu_;
-  uint64_t write_gen_ = 0, durable_gen_ = 0;  // GUARDED_BY(dur_mu_)
-  bool lost_ = false;                         // GUARDED_BY(dur_mu_)
+  base::Mutex dur_mu_;
+  uint64_t write_gen_ GUARDED_BY(dur_mu_) = 0;
+  uint64_t durable_gen_ GUARDED_BY(dur_mu_) = 0;
+  bool lost_ GUARDED_BY(dur_mu_) = false;
 
   std::atomic<uint64_t> lost_count_{0}, reconnect_count_{0};
   std::unique_ptr<CompletionThread> completions_;

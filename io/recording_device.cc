@@ -75,7 +75,7 @@ int WriteLog::open_file(const std::string& path, uint32_t block_size, uint64_t d
     ::close(fd);
     return e;
   }
-  std::lock_guard l(mu_);
+  base::MutexLock l(mu_);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   file_bytes_ = kHeaderBytes;
@@ -103,32 +103,32 @@ void WriteLog::append_locked(LogEntry::Type type, uint64_t offset, std::string d
 
 void WriteLog::record_write(uint64_t offset, const struct iovec* iov, int iovcnt) {
   std::string data = gather(iov, iovcnt);
-  std::lock_guard l(mu_);
+  base::MutexLock l(mu_);
   append_locked(LogEntry::kWrite, offset, std::move(data));
 }
 
 void WriteLog::record_flush() {
-  std::lock_guard l(mu_);
+  base::MutexLock l(mu_);
   append_locked(LogEntry::kFlush, 0, {});
 }
 
 uint64_t WriteLog::size() const {
-  std::lock_guard l(mu_);
+  base::MutexLock l(mu_);
   return count_;
 }
 
 uint64_t WriteLog::file_bytes() const {
-  std::lock_guard l(mu_);
+  base::MutexLock l(mu_);
   return file_bytes_;
 }
 
 int WriteLog::file_error() const {
-  std::lock_guard l(mu_);
+  base::MutexLock l(mu_);
   return file_error_;
 }
 
 std::vector<LogEntry> WriteLog::entries(uint64_t from) const {
-  std::lock_guard l(mu_);
+  base::MutexLock l(mu_);
   if (from >= entries_.size()) return {};
   return {entries_.begin() + static_cast<std::ptrdiff_t>(from), entries_.end()};
 }

@@ -30,10 +30,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "io/bio_device.h"
 #include "io/device.h"
 
@@ -58,30 +59,30 @@ class WriteLog {
 
   // Creates (truncates) path and writes the header; records follow from then on.
   // 0 or -errno.
-  int open_file(const std::string& path, uint32_t block_size, uint64_t device_size);
+  int open_file(const std::string& path, uint32_t block_size, uint64_t device_size) EXCLUDES(mu_);
 
-  void record_write(uint64_t offset, const struct iovec* iov, int iovcnt);
-  void record_flush();
+  void record_write(uint64_t offset, const struct iovec* iov, int iovcnt) EXCLUDES(mu_);
+  void record_flush() EXCLUDES(mu_);
 
   // Records so far (also those only in the file).
-  uint64_t size() const;
+  uint64_t size() const EXCLUDES(mu_);
   // Bytes of the file so far (0 without a file sink).
-  uint64_t file_bytes() const;
+  uint64_t file_bytes() const EXCLUDES(mu_);
   // The first error of the file sink (0 if none); a failed write stops the sink.
-  int file_error() const;
+  int file_error() const EXCLUDES(mu_);
   // A copy of the in-memory records [from, size()).
-  std::vector<LogEntry> entries(uint64_t from = 0) const;
+  std::vector<LogEntry> entries(uint64_t from = 0) const EXCLUDES(mu_);
 
  private:
-  void append_locked(LogEntry::Type type, uint64_t offset, std::string data);
+  void append_locked(LogEntry::Type type, uint64_t offset, std::string data) REQUIRES(mu_);
 
   const bool keep_;
-  mutable std::mutex mu_;
-  std::vector<LogEntry> entries_;
-  uint64_t count_ = 0;
-  int fd_ = -1;
-  uint64_t file_bytes_ = 0;
-  int file_error_ = 0;
+  mutable base::Mutex mu_;
+  std::vector<LogEntry> entries_ GUARDED_BY(mu_);
+  uint64_t count_ GUARDED_BY(mu_) = 0;
+  int fd_ GUARDED_BY(mu_) = -1;
+  uint64_t file_bytes_ GUARDED_BY(mu_) = 0;
+  int file_error_ GUARDED_BY(mu_) = 0;
 };
 
 struct WriteLogFile {

@@ -17,8 +17,8 @@ constexpr uint32_t kMaxBatch = 1024;
 // with the lock held), so a pool destroyed before the thread exits is simply skipped.
 // Never destroyed: threads may exit after static destructors have run.
 struct Registry {
-  std::mutex mu;
-  std::unordered_map<uint64_t, GangPool*> live;
+  base::Mutex mu;
+  std::unordered_map<uint64_t, GangPool*> live GUARDED_BY(mu);
 };
 Registry& registry() {
   static Registry* r = new Registry;
@@ -39,7 +39,7 @@ struct ThreadCaches {
     t_last_id = 0;
     t_last = nullptr;
     Registry& r = registry();
-    std::lock_guard lock(r.mu);
+    base::MutexLock lock(r.mu);
     for (auto& c : caches) {
       auto it = r.live.find(c->pool_id);
       if (it != r.live.end()) it->second->retire(c.get());
@@ -74,14 +74,14 @@ GangPool::GangPool(PoolOptions options)
       depot_(std::max(options.arena_bytes, kHugePageSize)) {
   counted_.byte_cap = options.byte_cap;
   Registry& r = registry();
-  std::lock_guard lock(r.mu);
+  base::MutexLock lock(r.mu);
   r.live.emplace(id_, this);
 }
 
 GangPool::~GangPool() {
   Registry& r = registry();
   {
-    std::lock_guard lock(r.mu);
+    base::MutexLock lock(r.mu);
     r.live.erase(id_);
   }
   // Caches of threads still alive now belong to no pool; they are pruned on their next attach
@@ -109,13 +109,16 @@ ThreadCache* GangPool::attach() {
     auto& list = t_caches.caches;
     {
       Registry& r = registry();
-      std::lock_guard lock(r.mu);
-      std::erase_if(list, [&](const std::unique_ptr<ThreadCache>& c) { return !r.live.contains(c->pool_id); });
+      base::MutexLock lock(r.mu);
+      // A loop, not erase_if: the analysis checks a lambda as a function of its own, unlocked.
+      for (auto it = list.begin(); it != list.end();) {
+        it = r.live.contains((*it)->pool_id) ? std::next(it) : list.erase(it);
+      }
     }
     auto c = std::make_unique<ThreadCache>(id_, cache_capacity_);
     list.reserve(list.size() + 1);
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       caches_.push_back(c.get());
       slack_ += c->capacity;
     }
@@ -157,7 +160,7 @@ void* GangPool::refill(ThreadCache* c) {
   while (i > 1 && n < c->capacity) c->slots[n++] = buf[--i];
   c->set_size(n);
   if (i > 1) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     put_locked(std::span<void* const>(buf + 1, i - 1));
   }
   c->refills.add();
@@ -168,7 +171,7 @@ void* GangPool::refill(ThreadCache* c) {
 void GangPool::free_page(void* page) noexcept {
   ThreadCache* c = cache();
   if (!c) [[unlikely]] {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     put_locked(std::span<void* const>(&page, 1));
     ++counted_.frees;
     return;
@@ -188,7 +191,7 @@ void GangPool::drain(ThreadCache* c) noexcept {
   uint32_t n = c->size();
   uint32_t k = std::min(batch_, n);
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     put_locked(std::span<void* const>(c->slots.get(), k));
   }
   std::copy(c->slots.get() + k, c->slots.get() + n, c->slots.get());
@@ -200,7 +203,7 @@ void GangPool::flush_thread_cache() noexcept {
   ThreadCache* c = find_cache(id_);
   if (!c || c->size() == 0) return;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     put_locked(std::span<void* const>(c->slots.get(), c->size()));
   }
   c->set_size(0);
@@ -208,7 +211,7 @@ void GangPool::flush_thread_cache() noexcept {
 }
 
 void GangPool::retire(ThreadCache* c) noexcept {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   if (c->size()) {
     put_locked(std::span<void* const>(c->slots.get(), c->size()));
     c->set_size(0);
@@ -231,7 +234,7 @@ void GangPool::alloc_gang(std::span<void*> out) {
   }
   // percpu: no explicit gangs, page by page through the thread cache.
   for (void*& p : out) p = alloc_page();
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   ++counted_.gang_allocs;
   counted_.gang_runs += count_runs(out);
 }
@@ -242,7 +245,7 @@ void GangPool::free_gang(std::span<void* const> pages) noexcept {
     for (void* p : pages) free_page(p);
     return;
   }
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   put_locked(pages);
   counted_.frees += pages.size();
 }
@@ -252,7 +255,7 @@ CompoundBuffer GangPool::alloc_compound(size_t bytes) {
   if (pages.empty()) return CompoundBuffer(this, std::move(pages), 0, false);
   if (!explicit_gangs_) {
     for (void*& p : pages) p = alloc_page();
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     ++counted_.compound_fallback;
   } else if (options_.force_fallback || take(Take::kRun, pages) == 0) {
     take(Take::kScatter, pages);
@@ -265,7 +268,7 @@ size_t GangPool::take(Take how, std::span<void*> out) {
   bool waited = false;
   for (;;) {
     {
-      std::lock_guard lock(mu_);
+      base::MutexLock lock(mu_);
       if (try_take_locked(how, out, &got)) return got;
       if (!waited) {
         waited = true;
@@ -276,11 +279,11 @@ size_t GangPool::take(Take how, std::span<void*> out) {
     // what this thread parks (including what the hook just freed here), and wait for pages.
     bool ran = reclaim_.call(out.size() - got);
     flush_thread_cache();
-    std::unique_lock lock(mu_);
+    base::MutexLock lock(mu_);
     if (ran) ++counted_.reclaim_calls;
     if (try_take_locked(how, out, &got)) return got;
     ++waiters_;
-    cv_.wait_for(lock, kWaitSlice);
+    cv_.wait_for(mu_, kWaitSlice);
     --waiters_;
   }
 }
@@ -351,7 +354,7 @@ void GangPool::put_locked(std::span<void* const> pages) {
 }
 
 PoolStats GangPool::stats() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   PoolStats s = counted_;
   uint64_t cached = 0;
   for (const ThreadCache* c : caches_) {

@@ -6,11 +6,12 @@
 // thread caches); a cache can park at most its capacity, so with limit = cap + the capacities of
 // all attached caches, "lent == limit" implies users hold at least `cap` pages: a waiter then
 // always waits for pages a user still holds, never for pages stranded in an idle thread's cache.
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "mem/depot.h"
 #include "mem/page_pool.h"
 #include "mem/reclaim.h"
@@ -35,22 +36,22 @@ class GangPool final : public PagePool {
 
   // Thread exit: gives the cache's pages back and folds its counters in. Called with the
   // registry of live pools locked, so the pool cannot be destroyed meanwhile.
-  void retire(ThreadCache* cache) noexcept;
+  void retire(ThreadCache* cache) noexcept EXCLUDES(mu_);
 
  private:
   enum class Take { kRefill, kPages, kGang, kRun, kScatter };
 
   ThreadCache* cache();  // this thread's cache, attaching one on first use
   ThreadCache* attach();
-  void* refill(ThreadCache* c);
-  void drain(ThreadCache* c) noexcept;
+  void* refill(ThreadCache* c) EXCLUDES(mu_);
+  void drain(ThreadCache* c) noexcept EXCLUDES(mu_);
   // Takes pages from the depot, waiting under the cap: kRefill takes between 1 and out.size()
   // and returns how many; the others take exactly out.size(). kRun returns 0 when the depot has
   // no contiguous run (nothing taken). kPages counts no gang or compound.
-  size_t take(Take how, std::span<void*> out);
-  bool try_take_locked(Take how, std::span<void*> out, size_t* got);  // REQUIRES: mu_ held
-  void put_locked(std::span<void* const> pages);                     // REQUIRES: mu_ held
-  size_t limit_locked() const;                                       // REQUIRES: mu_ held
+  size_t take(Take how, std::span<void*> out) EXCLUDES(mu_);
+  bool try_take_locked(Take how, std::span<void*> out, size_t* got) REQUIRES(mu_);
+  void put_locked(std::span<void* const> pages) REQUIRES(mu_);
+  size_t limit_locked() const REQUIRES(mu_);
 
   const PoolOptions options_;
   const uint64_t id_;
@@ -61,15 +62,14 @@ class GangPool final : public PagePool {
   ReclaimCaller reclaim_;
 
   // Lock order: the registry of live pools (gang_pool.cc), then mu_.
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // pages came back to the depot
-  Depot depot_;                 // guarded by mu_
-  size_t lent_ = 0;             // guarded by mu_: pages out of the depot
-  size_t slack_ = 0;            // guarded by mu_: sum of attached caches' capacities
-  int waiters_ = 0;             // guarded by mu_
-  std::vector<ThreadCache*> caches_;  // guarded by mu_: attached caches (owned by their threads)
-  // Guarded by mu_: depot-side counters and those of retired caches.
-  PoolStats counted_;
+  mutable base::Mutex mu_;
+  base::CondVar cv_;                  // pages came back to the depot
+  Depot depot_ GUARDED_BY(mu_);
+  size_t lent_ GUARDED_BY(mu_) = 0;   // pages out of the depot
+  size_t slack_ GUARDED_BY(mu_) = 0;  // sum of attached caches' capacities
+  int waiters_ GUARDED_BY(mu_) = 0;
+  std::vector<ThreadCache*> caches_ GUARDED_BY(mu_);  // attached caches (owned by their threads)
+  PoolStats counted_ GUARDED_BY(mu_);  // depot-side counters and those of retired caches
 };
 
 }  // namespace chainfs::mem

@@ -35,11 +35,11 @@ void MallocPool::reserve(size_t pages) {
       reclaim_calls_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    std::unique_lock lock(wait_mu_);
+    base::MutexLock lock(wait_mu_);
     waiters_.fetch_add(1);
     cur = in_use_.load();
     if (!(cur + pages <= cap_pages_ || (cur == 0 && pages > cap_pages_))) {
-      wait_cv_.wait_for(lock, kReclaimInterval);
+      wait_cv_.wait_for(wait_mu_, kReclaimInterval);
     }
     waiters_.fetch_sub(1);
   }
@@ -48,7 +48,7 @@ void MallocPool::reserve(size_t pages) {
 void MallocPool::unreserve(size_t pages) noexcept {
   in_use_.fetch_sub(pages);
   if (cap_pages_ && waiters_.load() > 0) {
-    std::lock_guard lock(wait_mu_);
+    base::MutexLock lock(wait_mu_);
     wait_cv_.notify_all();
   }
 }

@@ -2,9 +2,9 @@
 // MallocPool (page_alloc=malloc): posix_memalign per page, the baseline. Gangs and compounds
 // are page-by-page scatter lists. The cap is enforced with one atomic counter.
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
 #include "mem/page_pool.h"
 #include "mem/reclaim.h"
 
@@ -38,8 +38,10 @@ class MallocPool final : public PagePool {
   std::atomic<uint64_t> allocs_{0}, frees_{0}, gang_allocs_{0}, gang_runs_{0}, compounds_{0}, waits_{0},
       reclaim_calls_{0};
   std::atomic<int> waiters_{0};
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
+  // A waiter checks in_use_ and sleeps under wait_mu_, and a free notifies under it, so the
+  // wake-up cannot fall between the check and the sleep.
+  base::Mutex wait_mu_;
+  base::CondVar wait_cv_;
 };
 
 }  // namespace chainfs::mem

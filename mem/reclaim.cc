@@ -10,7 +10,7 @@ bool ReclaimCaller::call(size_t pages_wanted) {
   if (t_in_reclaim) return false;
   std::shared_ptr<ReclaimHook> hook;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     hook = hook_;
   }
   if (!hook || !*hook) return false;

@@ -2,8 +2,11 @@
 # Builds the libFuzzer targets of test/fuzz (build-fuzz: clang, ASan+UBSan, -DCHAINFS_FUZZ=ON),
 # makes their seed corpora, and runs each target for a bounded time. test/fuzz/README.md says
 # what each target takes and how findings become fixes.
-#   scripts/fuzz.sh [-t SECONDS] [-n] [TARGET...]   (default: 30 s per target, every target;
-#                                                   -n: no configure/build, use build-fuzz as is)
+#   scripts/fuzz.sh [-t SECONDS] [-n] [-b] [TARGET...]   (default: 30 s per target, every target;
+#                                                   -n: no configure/build, use build-fuzz as is;
+#                                                   -b: build every target, then stop)
+# -b builds the libraries and tools too, not only what the fuzzers link: the build is clang's,
+# with -Wthread-safety -Werror, so it is also the check of the lock annotations (scripts/test.sh).
 # Per target: the committed corpus test/fuzz/corpus/TARGET (every input that ever found a
 # bug) is replayed first, then the target fuzzes from it and from build-fuzz/corpus/TARGET
 # (the generated seeds plus what earlier runs added; kept between runs). A crash, sanitizer
@@ -12,12 +15,13 @@
 # (executions, coverage, corpus, findings), then "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-seconds=30 build_first=1
-while getopts "t:n" o; do
+seconds=30 build_first=1 build_target=chainfs_fuzzers
+while getopts "t:nb" o; do
   case $o in
     t) seconds=$OPTARG ;;
     n) build_first=0 ;;
-    *) echo "usage: scripts/fuzz.sh [-t SECONDS] [-n] [TARGET...]" >&2; exit 1 ;;
+    b) build_target=all ;;
+    *) echo "usage: scripts/fuzz.sh [-t SECONDS] [-n] [-b] [TARGET...]" >&2; exit 1 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -28,8 +32,9 @@ build=${FUZZ_BUILD_DIR:-build-fuzz}
 if [ "$build_first" = 1 ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DCHAINFS_FUZZ=ON \
     -DCHAINFS_TESTS=OFF $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null || exit 1
-  cmake --build "$build" -j "${JOBS:-2}" --target chainfs_fuzzers || { echo "fuzz build failed"; echo "0 passed, 1 failed"; exit 1; }
+  cmake --build "$build" -j "${JOBS:-2}" --target "$build_target" || { echo "fuzz build failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
+[ "$build_target" = all ] && exit 0
 if [ ! -d "$build/corpus" ]; then
   "$build/test/fuzz/chainfs-fuzz-seeds" "$build/corpus.new" >/dev/null && mv "$build/corpus.new" "$build/corpus" || {
     echo "seed generation failed"; echo "0 passed, 1 failed"; exit 1; }

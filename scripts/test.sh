@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test of chainfs on a fresh Debian 12 machine, as root: installs dependencies,
 # checks that includes follow the layers, builds, runs the unit and integration tests
-# (ctest), the unit tests again under ASan+UBSan and the threaded ones under TSan, and the
-# regression suite's quick group on a real mount, and every fuzz target for a short while.
+# (ctest), the unit tests again under ASan+UBSan and the threaded ones under TSan, the
+# regression suite's quick group on a real mount, a clang build that checks the lock
+# annotations, and every fuzz target for a short while.
 # Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +72,12 @@ if [ -x test/regress/check ]; then
   (cd test/regress && FSTYP=chainfs REGRESS_TIMEOUT=300 ./check -g quick) 2>&1 | tee "$logdir/regress.log"
   count_summary "$logdir/regress.log"
 fi
+
+# clang builds every library and tool with -Wthread-safety -Werror, which checks the lock
+# annotations (base/thread_annotations.h). It is the fuzz build (build-fuzz), built in full, so
+# the fuzzing stage below has nothing left to build.
+stage "clang build with -Wthread-safety -Werror: every library and tool (build-fuzz)"
+if ./scripts/fuzz.sh -b 2>&1 | tee "$logdir/clang.log"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 # Each libFuzzer target for a bounded time (test/fuzz/README.md has the long run); one count
 # per target, failed on any finding.

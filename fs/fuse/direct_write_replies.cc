@@ -8,7 +8,7 @@ DirectWriteReplies::DirectWriteReplies(fuse_session* se) : se_(se), thread_([thi
 
 DirectWriteReplies::~DirectWriteReplies() {
   {
-    std::lock_guard l(mu_);
+    base::MutexLock l(mu_);
     stop_ = true;
   }
   cv_.notify_one();
@@ -17,16 +17,16 @@ DirectWriteReplies::~DirectWriteReplies() {
 
 void DirectWriteReplies::push(fuse_req_t req, uint64_t ino, off_t off, size_t count) {
   {
-    std::lock_guard l(mu_);
+    base::MutexLock l(mu_);
     queue_.push_back(Item{req, ino, off, count});
   }
   cv_.notify_one();
 }
 
 void DirectWriteReplies::run() {
-  std::unique_lock l(mu_);
+  base::MutexLock l(mu_);
   for (;;) {
-    cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
+    while (!stop_ && queue_.empty()) cv_.wait(mu_);
     if (queue_.empty()) return;  // stop_ and nothing left
     Item it = queue_.front();
     queue_.pop_front();

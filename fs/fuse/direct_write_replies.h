@@ -18,11 +18,13 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <thread>
+
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace chainfs::fuse {
 
@@ -34,7 +36,7 @@ class DirectWriteReplies {
   DirectWriteReplies& operator=(const DirectWriteReplies&) = delete;
 
   // Takes over the reply to req: invalidates [off, off + count) of ino, then replies count.
-  void push(fuse_req_t req, uint64_t ino, off_t off, size_t count);
+  void push(fuse_req_t req, uint64_t ino, off_t off, size_t count) EXCLUDES(mu_);
   // A READ of ino is about to be served. Call before reading.
   void note_read(uint64_t ino) {
     read_bits_[(ino / 64) % kReadWords].fetch_or(uint64_t{1} << (ino % 64), std::memory_order_seq_cst);
@@ -52,15 +54,15 @@ class DirectWriteReplies {
     off_t off;
     size_t count;
   };
-  void run();
+  void run() EXCLUDES(mu_);
 
   static constexpr size_t kReadWords = 4096;  // 256 Ki inode bits, 32 KiB
   std::atomic<uint64_t> read_bits_[kReadWords] = {};
   fuse_session* se_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;
-  bool stop_ = false;
+  base::Mutex mu_;
+  base::CondVar cv_;
+  std::deque<Item> queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -77,7 +77,7 @@ int Transport::attach(fuse_session* se, int fd) {
 }
 
 InitResult Transport::init() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return init_;
 }
 
@@ -92,7 +92,7 @@ void Transport::note_request(void* request, size_t len) {
   if (h.opcode == FUSE_INIT) {
     fuse_init_in in{};
     std::memcpy(&in, static_cast<const char*>(request) + sizeof h, std::min(len - sizeof h, sizeof in));
-    std::lock_guard g(mu_);
+    base::MutexLock g(mu_);
     init_unique_.store(h.unique, std::memory_order_release);
     init_.major = in.major;
     init_.minor = in.minor;
@@ -103,7 +103,7 @@ void Transport::note_request(void* request, size_t len) {
     return;
   }
   if ((h.opcode == FUSE_OPEN || h.opcode == FUSE_CREATE) && track_opens_.load(std::memory_order_relaxed)) {
-    std::lock_guard g(mu_);
+    base::MutexLock g(mu_);
     opens_[h.unique] = h.opcode;
     open_count_.store(opens_.size(), std::memory_order_release);
   }
@@ -124,7 +124,7 @@ void Transport::patch_open_reply(iovec* iov, int count) {
   if (iov_read(iov, count, 0, &out, sizeof out) != sizeof out) return;
   uint32_t opcode;
   {
-    std::lock_guard g(mu_);
+    base::MutexLock g(mu_);
     auto it = opens_.find(out.unique);
     if (it == opens_.end()) return;
     opcode = it->second;
@@ -183,7 +183,7 @@ ssize_t Transport::send_init_reply(int fd, iovec* iov, int count) {
   int saved = errno;
   if (n >= 0) {
     {
-      std::lock_guard g(mu_);
+      base::MutexLock g(mu_);
       init_ = r;
     }
     init_unique_.store(0, std::memory_order_release);

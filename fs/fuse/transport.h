@@ -16,8 +16,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <unordered_map>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 struct fuse_session;
 
@@ -90,31 +92,31 @@ class Transport {
 
   // A request that arrived elsewhere (the ring): seen as if read from /dev/fuse, and
   // rewritten in place where libfuse needs it (see kTmpfileName).
-  void note_request(void* request, size_t len);
+  void note_request(void* request, size_t len) EXCLUDES(mu_);
 
   void set_ring(RingHook* ring) { ring_ = ring; }
   // Runs once, after the INIT reply was written.
   void on_init(std::function<void(const InitResult&)> f) { init_cb_ = std::move(f); }
 
   bool init_done() const { return init_done_.load(std::memory_order_acquire); }
-  InitResult init() const;  // valid once init_done()
+  InitResult init() const EXCLUDES(mu_);  // valid once init_done()
   bool ring_active() const { return ring_active_.load(std::memory_order_acquire); }
 
  private:
-  ssize_t send_init_reply(int fd, iovec* iov, int count);
-  void patch_open_reply(iovec* iov, int count);
+  ssize_t send_init_reply(int fd, iovec* iov, int count) EXCLUDES(mu_);
+  void patch_open_reply(iovec* iov, int count) EXCLUDES(mu_);
 
   const TransportWants wants_;
   RingHook* ring_ = nullptr;
   std::function<void(const InitResult&)> init_cb_;
 
-  mutable std::mutex mu_;
+  mutable base::Mutex mu_;
   std::atomic<uint64_t> init_unique_{0};  // the INIT request waiting for its reply, 0 if none
-  InitResult init_;
+  InitResult init_ GUARDED_BY(mu_);
   std::atomic<bool> init_done_{false};
   std::atomic<bool> ring_active_{false};
   std::atomic<bool> track_opens_{false};      // parallel direct writes granted
-  std::unordered_map<uint64_t, uint32_t> opens_;  // OPEN/CREATE unique -> opcode, until replied
+  std::unordered_map<uint64_t, uint32_t> opens_ GUARDED_BY(mu_);  // OPEN/CREATE unique -> opcode, until replied
   std::atomic<size_t> open_count_{0};
 };
 

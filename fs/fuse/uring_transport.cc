@@ -82,7 +82,9 @@ io_uring_sqe* get_sqe(io_uring* ring) {
 // the command in the second half. GCC sees only the 64-byte struct, hence the pragma.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Warray-bounds"
+#if !defined(__clang__)  // a warning clang does not have
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
 void prep_cmd(io_uring* ring, int fd, uint32_t cmd, unsigned qid, Entry* e, uint64_t commit_id) {
   io_uring_sqe* sqe = get_sqe(ring);
   std::memset(sqe, 0, 2 * sizeof(io_uring_sqe));
@@ -159,8 +161,8 @@ bool UringTransport::prepare(const InitResult& init) {
       rings_.push_back(std::move(r));
     }
   for (auto& r : rings_) threads_.emplace_back([this, p = r.get()] { run(p); });
-  std::unique_lock l(mu_);
-  cv_.wait(l, [&] { return ready_ + failed_ == rings_.size(); });
+  base::MutexLock l(mu_);
+  while (ready_ + failed_ != rings_.size()) cv_.wait(mu_);
   if (failed_ == 0) return true;
   stopping_ = true;
   cv_.notify_all();
@@ -172,14 +174,14 @@ bool UringTransport::prepare(const InitResult& init) {
 }
 
 void UringTransport::start() {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   go_ = true;
   cv_.notify_all();
 }
 
 void UringTransport::stop() {
   {
-    std::lock_guard g(mu_);
+    base::MutexLock g(mu_);
     stopping_ = true;
     cv_.notify_all();
   }
@@ -276,7 +278,7 @@ void UringTransport::run(Ring* r) {
   CPU_SET(r->qid, &set);
   sched_setaffinity(0, sizeof set, &set);  // a possible but offline CPU: run anywhere
   {
-    std::unique_lock l(mu_);
+    base::MutexLock l(mu_);
     if (ok) {
       ++ready_;
     } else {
@@ -284,7 +286,7 @@ void UringTransport::run(Ring* r) {
       spdlog::warn("transport=uring: {}", why);
     }
     cv_.notify_all();
-    cv_.wait(l, [&] { return go_ || stopping_; });
+    while (!go_ && !stopping_) cv_.wait(mu_);
     if (!ok || stopping_) return;
   }
 

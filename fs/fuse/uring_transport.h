@@ -24,13 +24,14 @@
 #include <sys/uio.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/fuse/transport.h"
 
 struct fuse_session;
@@ -54,12 +55,12 @@ class UringTransport final : public RingHook {
   UringTransport(const UringTransport&) = delete;
   UringTransport& operator=(const UringTransport&) = delete;
 
-  bool prepare(const InitResult& init) override;
-  void start() override;
+  bool prepare(const InitResult& init) override EXCLUDES(mu_);
+  void start() override EXCLUDES(mu_);
   bool take_reply(const iovec* iov, int count) override;
 
   // Wakes and joins the ring threads (after the session loop ended). Idempotent.
-  void stop();
+  void stop() EXCLUDES(mu_);
 
   unsigned queues() const { return nr_queues_; }
   unsigned threads() const { return static_cast<unsigned>(rings_.size()); }
@@ -73,7 +74,7 @@ class UringTransport final : public RingHook {
  private:
   struct Ring;
 
-  void run(Ring* r);
+  void run(Ring* r) EXCLUDES(mu_);
   void fatal(const std::string& what);
 
   fuse_session* se_;
@@ -84,10 +85,14 @@ class UringTransport final : public RingHook {
   size_t payload_size_ = 0;
   std::vector<std::unique_ptr<Ring>> rings_;
   std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  unsigned ready_ = 0, failed_ = 0;
-  bool go_ = false, stopping_ = false;
+  // The start-up handshake: each ring thread reports ready or failed, then waits for go_
+  // (or stopping_).
+  base::Mutex mu_;
+  base::CondVar cv_;
+  unsigned ready_ GUARDED_BY(mu_) = 0;
+  unsigned failed_ GUARDED_BY(mu_) = 0;
+  bool go_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::atomic<bool> fatal_{false};
   std::atomic<uint64_t> requests_{0};
 };

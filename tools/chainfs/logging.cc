@@ -16,7 +16,8 @@ namespace chainfs::daemon {
 
 namespace {
 
-void from_libfuse(enum fuse_log_level level, const char* fmt, va_list ap) {
+// fmt is libfuse's printf format (the attribute tells clang's -Wformat-nonliteral so).
+__attribute__((format(printf, 2, 0))) void from_libfuse(enum fuse_log_level level, const char* fmt, va_list ap) {
   char buf[1024];
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   std::string msg(buf);

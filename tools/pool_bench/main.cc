@@ -16,17 +16,18 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "mem/page_pool.h"
 
 namespace {
@@ -126,12 +127,17 @@ uint64_t gang_loop(Allocator a, const std::atomic<bool>& stop) {
   return n;
 }
 
+// The batches in flight from the producer to the consumer of cross_thread().
+struct Handoff {
+  chainfs::base::Mutex mu;
+  chainfs::base::CondVar cv;
+  std::deque<std::vector<void*>> queue GUARDED_BY(mu);
+  bool producer_done GUARDED_BY(mu) = false;
+};
+
 // One thread allocates single pages and hands them over in batches of 64; the other frees them.
 double cross_thread(Allocator a, double seconds) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::vector<void*>> queue;
-  bool producer_done = false;
+  Handoff h;
   uint64_t freed = 0;
   std::atomic<bool> stop{false};
   auto start = Clock::now();
@@ -139,13 +145,13 @@ double cross_thread(Allocator a, double seconds) {
     for (;;) {
       std::vector<void*> batch;
       {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return producer_done || !queue.empty(); });
-        if (queue.empty()) return;
-        batch = std::move(queue.front());
-        queue.pop_front();
+        chainfs::base::MutexLock lock(h.mu);
+        while (!h.producer_done && h.queue.empty()) h.cv.wait(h.mu);
+        if (h.queue.empty()) return;
+        batch = std::move(h.queue.front());
+        h.queue.pop_front();
       }
-      cv.notify_all();
+      h.cv.notify_all();
       for (void* p : batch) a.free(p);
       freed += batch.size();
     }
@@ -157,14 +163,14 @@ double cross_thread(Allocator a, double seconds) {
         p = a.alloc();
         *static_cast<char*>(p) = 1;
       }
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return queue.size() < 16; });  // bounded: memory stays small
-      queue.push_back(std::move(batch));
-      cv.notify_all();
+      chainfs::base::MutexLock lock(h.mu);
+      while (h.queue.size() >= 16) h.cv.wait(h.mu);  // bounded: memory stays small
+      h.queue.push_back(std::move(batch));
+      h.cv.notify_all();
     }
-    std::lock_guard lock(mu);
-    producer_done = true;
-    cv.notify_all();
+    chainfs::base::MutexLock lock(h.mu);
+    h.producer_done = true;
+    h.cv.notify_all();
   });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
