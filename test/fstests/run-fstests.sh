@@ -38,7 +38,7 @@ scratch_dev=$(losetup -f --show "$work/scratch.img") || exit 1
 mkfs.chainfs -f -q "$test_dev" && mkfs.chainfs -f -q "$scratch_dev" || exit 1
 
 # fstests' tests run as these users and group.
-getent group fsgqa >/dev/null || groupadd fsgqa
+for g in fsgqa fsgqa2; do getent group "$g" >/dev/null || groupadd "$g"; done
 for u in fsgqa fsgqa2 123456-fsgqa; do id "$u" >/dev/null 2>&1 || useradd -m -g fsgqa "$u"; done
 
 cp "$here/local.config" "$fstests/local.config"
