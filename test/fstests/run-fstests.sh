@@ -48,14 +48,17 @@ check() {
     ./check "$@")
 }
 
-# generic/570 makes the scratch device a swap device, and fstests makes no filesystem for fuse,
-# so every scratch test after it would fail: when the selection has it, it runs alone first,
-# then the scratch device is made again and the rest runs without it.
-selects_570() {
-  local groups; groups=" $(sed -n 's/^_begin_fstest //p' "$fstests/tests/generic/570" 2>/dev/null) "
+# Tests that overwrite the scratch device itself: generic/570 makes it a swap device,
+# generic/740 runs other filesystems' mkfs on it. fstests makes no filesystem for fuse, so every
+# scratch test after one of them would fail: each one selected runs alone first, followed by a
+# fresh mkfs.chainfs of the scratch device, and the rest runs without them.
+scratch_wipers="generic/570 generic/740"
+selects() {  # selects TEST CHECK-ARGS...: whether the arguments select TEST (by name or group)
+  local t=$1 groups; shift
+  groups=" $(sed -n 's/^_begin_fstest //p' "$fstests/tests/$t" 2>/dev/null) "
   while [ $# -gt 0 ]; do
     case $1 in
-      generic/570) return 0 ;;
+      "$t") return 0 ;;
       -g) shift; for g in ${1//,/ }; do [[ $groups == *" $g "* ]] && return 0; done ;;
     esac
     shift
@@ -63,11 +66,12 @@ selects_570() {
   return 1
 }
 rc=0
-if selects_570 "$@"; then
-  check generic/570 || rc=1
+for t in $scratch_wipers; do
+  selects "$t" "$@" || continue
+  check "$t" || rc=1
   mkfs.chainfs -f -q "$scratch_dev" || exit 1
-  set -- "$@" -e generic/570
-fi
+  set -- -e "$t" "$@"  # check takes options only before test names
+done
 check "$@" || rc=1
 for m in "$test_dir" "$scratch_mnt"; do mountpoint -q "$m" && umount "$m"; done
 for d in $test_dev $scratch_dev; do
