@@ -23,7 +23,10 @@ struct OpenFile {
 OpenFile* open_file(const fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
 
 // cache=direct: the kernel page cache is bypassed, chainfs sees the application's own
-// write sizes. cache=kernel: the cache stays valid across opens (single writer).
+// write sizes. cache=kernel: the cache stays valid across opens (single writer), except when
+// a read would set the access time (strictatime, or relatime after a change): a read served
+// from the cache reaches no one (FUSE inodes are S_NOATIME in the kernel), so such an open
+// drops the file's cached pages and its first read comes here, as on ext4.
 // Allocates the OpenFile (std::bad_alloc -> ENOMEM in guarded()).
 void set_open_flags(const Context& ctx, fs::Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
   fi->fh = reinterpret_cast<uint64_t>(new OpenFile{fs.write_error_cursor(ino)});
@@ -36,7 +39,8 @@ void set_open_flags(const Context& ctx, fs::Filesystem& fs, fuse_ino_t ino, fuse
     fi->keep_cache = 0;
   } else {
     fi->direct_io = 0;
-    fi->keep_cache = 1;
+    bool reads = (fi->flags & O_ACCMODE) != O_WRONLY && !(fi->flags & O_NOATIME);
+    fi->keep_cache = !(reads && fs.read_sets_atime(ino));
   }
 }
 

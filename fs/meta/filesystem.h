@@ -196,6 +196,10 @@ class Filesystem {
   virtual void release(Ino ino) = 0;
   // Reads up to len bytes at off; returns the count (short only at end of file; holes read as zeros).
   virtual Result<size_t> read(Ino ino, uint64_t off, size_t len, char* buf) = 0;
+  // Whether a read of ino now would set its access time (the mount's atime mode; relatime:
+  // atime not newer than mtime or ctime, or a day old). A reader served from the kernel's page
+  // cache sends no read, so the FUSE layer lets such an open drop the cached data.
+  virtual bool read_sets_atime(Ino ino) = 0;
   // Writes len bytes at off; returns the count (short only when the device fills up after
   // some bytes were written; -ENOSPC when none were). Updates size, mtime and ctime.
   // When the range's holes need more blocks than are available, nothing is written and

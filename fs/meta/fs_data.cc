@@ -92,16 +92,26 @@ Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
   return attr_of(n);
 }
 
+bool FilesystemImpl::atime_due(const Inode& in, const format::Timespec& t) const {
+  if (opts_.atime == AtimeMode::kNoatime || read_only_) return false;
+  if (opts_.nodiratime && in.is_dir()) return false;
+  const format::DiskInode& d = in.disk;
+  return opts_.atime != AtimeMode::kRelatime || ts_le(d.atime, d.mtime) || ts_le(d.atime, d.ctime) ||
+         t.sec - d.atime.sec >= 24 * 3600;
+}
+
+bool FilesystemImpl::read_sets_atime(Ino ino) {
+  auto in = get(ino);
+  if (!in) return false;
+  std::shared_lock l((*in)->mu);
+  return atime_due(**in, now_ts());
+}
+
 void FilesystemImpl::touch_atime(const InodeRef& in) {
-  if (opts_.atime == AtimeMode::kNoatime || read_only_) return;
   auto t = now_ts();
   {
     std::shared_lock l(in->mu);
-    if (opts_.nodiratime && in->is_dir()) return;
-    const format::DiskInode& d = in->disk;
-    if (opts_.atime == AtimeMode::kRelatime && !ts_le(d.atime, d.mtime) && !ts_le(d.atime, d.ctime) &&
-        t.sec - d.atime.sec < 24 * 3600)
-      return;
+    if (!atime_due(*in, t)) return;
   }
   std::unique_lock l(in->mu);
   if (in->freed) return;

@@ -70,6 +70,7 @@ class FilesystemImpl final : public Filesystem {
   int open(Ino ino) override;
   void release(Ino ino) override;
   Result<size_t> read(Ino ino, uint64_t off, size_t len, char* buf) override;
+  bool read_sets_atime(Ino ino) override;
   Result<size_t> write(Ino ino, uint64_t off, const char* buf, size_t len) override;
   int fsync(Ino ino, bool datasync) override;
   int fsync_file(Ino ino, bool datasync, uint64_t* cursor) override;
@@ -105,6 +106,8 @@ class FilesystemImpl final : public Filesystem {
   Result<Attr> create_entry(const Caller& who, Ino parent, std::string_view name, uint32_t mode,
                             uint64_t rdev, std::string_view symlink_target);
   int remove_entry(Ino parent, std::string_view name, bool dir);
+  // Whether a read at t sets in's atime; caller holds in.mu (shared is enough).
+  bool atime_due(const Inode& in, const format::Timespec& t) const;
   void touch_atime(const InodeRef& in);
   int writable() const;
   void set_orphan(Ino ino, bool on);
