@@ -46,6 +46,7 @@ class FaultControl {
       if (refresh_locked(&why) < 0) base::log(base::LogLevel::kWarning, why + " (keeping the previous fault rules)");
       d = rules_.decide(op, offset, len);
     }
+    // The injected latency spike itself (a fault rule), not a poll.
     if (d.delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(d.delay_ms));
     return d;
   }
