@@ -409,77 +409,85 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
     ra = ip->readahead.on_read(b0, b1, lblk + nblocks, window, chunk_);
   }
 
+  const ReadReq r{lblk, phys, off, buf, len};
   for (uint64_t c0 = b0; c0 < b1; c0 += chunk_) {
     uint64_t c1 = std::min(b1, c0 + chunk_);
-    bool last = c1 == b1;
-    // Pass 1, locked: copy what is cached, list what is not.
-    std::vector<uint64_t> missing;
-    {
-      std::lock_guard lk(ip->mu);
-      auto it = ip->pages.lower_bound(c0);
-      for (uint64_t b = c0; b < c1; ++b) {
-        while (it != ip->pages.end() && it->first < b) ++it;
-        if (it != ip->pages.end() && it->first == b) {
-          CachePage* p = it->second.get();
-          uint64_t lo, hi;
-          block_range(b, off, len, &lo, &hi);
-          std::memcpy(buf + (lo - off), p->data + (lo - b * kBlock), hi - lo);
-          p->referenced = true;
-          CacheStats::add(stats_.hits);
-        } else {
-          missing.push_back(b);
-        }
-      }
-      if (last)
-        for (uint64_t b = ra.from; b < ra.to; ++b)
-          if (!ip->pages.count(b)) missing.push_back(b);
-    }
+    // Cached blocks are copied out; the missing ones (and the readahead, with the last chunk)
+    // come from the device, unlocked, and are inserted.
+    std::vector<uint64_t> missing = copy_cached(*ip, r, c0, c1, c1 == b1 ? ra : Readahead::Range{});
     if (missing.empty()) continue;
-    // The device, unlocked.
     std::vector<char*> bufs;
     alloc_pages(missing.size(), &bufs);
     std::vector<std::pair<uint64_t, char*>> reads;
     reads.reserve(missing.size());
     for (size_t i = 0; i < missing.size(); ++i) reads.push_back({phys + (missing[i] - lblk), bufs[i]});
-    if (int r = read_blocks(reads); r < 0) {
+    if (int e = read_blocks(reads); e < 0) {
       free_pages(bufs);
-      return r;
+      return e;
     }
-    // Pass 2, locked: copy out and insert; a page that appeared meanwhile wins (it is newer).
-    std::vector<char*> unused;
-    {
-      std::lock_guard lk(ip->mu);
-      for (size_t i = 0; i < missing.size(); ++i) {
-        uint64_t b = missing[i];
-        char* data = bufs[i];
-        auto it = ip->pages.find(b);
-        bool asked = b >= c0 && b < c1;
-        if (it != ip->pages.end()) {
-          unused.push_back(data);
-          data = it->second->data;
-        } else {
-          auto np = std::make_unique<CachePage>();
-          np->owner = ip.get();
-          np->lblk = b;
-          np->phys = phys + (b - lblk);
-          np->data = data;
-          np->referenced = true;  // read ahead pages too: they are about to be read
-          ip->pages.emplace(b, std::move(np));
-          CacheStats::add(stats_.pages);
-        }
-        if (asked) {
-          uint64_t lo, hi;
-          block_range(b, off, len, &lo, &hi);
-          std::memcpy(buf + (lo - off), data + (lo - b * kBlock), hi - lo);
-          CacheStats::add(stats_.misses);
-        } else {
-          CacheStats::add(stats_.readahead_pages);
-        }
-      }
-    }
-    free_pages(unused);
+    insert_read(*ip, r, c0, c1, missing, bufs);
   }
   return 0;
+}
+
+std::vector<uint64_t> PageCache::copy_cached(InodePages& ip, const ReadReq& r, uint64_t c0, uint64_t c1,
+                                             Readahead::Range ra) {
+  std::vector<uint64_t> missing;
+  std::lock_guard lk(ip.mu);
+  auto it = ip.pages.lower_bound(c0);
+  for (uint64_t b = c0; b < c1; ++b) {
+    while (it != ip.pages.end() && it->first < b) ++it;
+    if (it != ip.pages.end() && it->first == b) {
+      CachePage* p = it->second.get();
+      uint64_t lo, hi;
+      block_range(b, r.off, r.len, &lo, &hi);
+      std::memcpy(r.buf + (lo - r.off), p->data + (lo - b * kBlock), hi - lo);
+      p->referenced = true;
+      CacheStats::add(stats_.hits);
+    } else {
+      missing.push_back(b);
+    }
+  }
+  for (uint64_t b = ra.from; b < ra.to; ++b)
+    if (!ip.pages.count(b)) missing.push_back(b);
+  return missing;
+}
+
+void PageCache::insert_read(InodePages& ip, const ReadReq& r, uint64_t c0, uint64_t c1,
+                            const std::vector<uint64_t>& blocks, const std::vector<char*>& bufs) {
+  // A page that appeared meanwhile wins (it is newer).
+  std::vector<char*> unused;
+  {
+    std::lock_guard lk(ip.mu);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      uint64_t b = blocks[i];
+      char* data = bufs[i];
+      auto it = ip.pages.find(b);
+      bool asked = b >= c0 && b < c1;
+      if (it != ip.pages.end()) {
+        unused.push_back(data);
+        data = it->second->data;
+      } else {
+        auto np = std::make_unique<CachePage>();
+        np->owner = &ip;
+        np->lblk = b;
+        np->phys = r.phys + (b - r.lblk);
+        np->data = data;
+        np->referenced = true;  // read ahead pages too: they are about to be read
+        ip.pages.emplace(b, std::move(np));
+        CacheStats::add(stats_.pages);
+      }
+      if (asked) {
+        uint64_t lo, hi;
+        block_range(b, r.off, r.len, &lo, &hi);
+        std::memcpy(r.buf + (lo - r.off), data + (lo - b * kBlock), hi - lo);
+        CacheStats::add(stats_.misses);
+      } else {
+        CacheStats::add(stats_.readahead_pages);
+      }
+    }
+  }
+  free_pages(unused);
 }
 
 PageCache::PageState PageCache::page_state(uint64_t ino, uint64_t lblk) {

@@ -37,6 +37,7 @@
 #include "fs/cache/cache_stats.h"
 #include "fs/cache/flusher.h"
 #include "fs/cache/inode_pages.h"
+#include "fs/cache/readahead.h"
 #include "fs/cache/stream_detector.h"
 #include "fs/cache/throttle.h"
 #include "fs/cache/write_gang.h"
@@ -165,6 +166,18 @@ class PageCache {
   void mark_dirty_locked(InodePages& ip, CachePage& p);
   int write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages);
   void on_write_through_end(InodePages& ip, io::Bio& bio, int status);
+  // One read() call: the mapped run and the bytes [off, off+len) that go to buf.
+  struct ReadReq {
+    uint64_t lblk, phys, off;
+    char* buf;
+    size_t len;
+  };
+  // read's steps for blocks [c0, c1): copies the cached ones out and returns the missing ones,
+  // then the blocks of ra not cached (takes ip.mu); inserts the blocks read into bufs and
+  // copies out those in [c0, c1) (takes ip.mu; a page that appeared meanwhile wins).
+  std::vector<uint64_t> copy_cached(InodePages& ip, const ReadReq& r, uint64_t c0, uint64_t c1, Readahead::Range ra);
+  void insert_read(InodePages& ip, const ReadReq& r, uint64_t c0, uint64_t c1, const std::vector<uint64_t>& blocks,
+                   const std::vector<char*>& bufs);
   int read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks);
   void alloc_pages(size_t n, std::vector<char*>* out);
   // Buffers for the blocks `need` of a write: from the file's write gang when the write
