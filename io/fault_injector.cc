@@ -24,7 +24,7 @@ namespace chainfs::io {
 
 namespace {
 
-constexpr uint64_t kBlock = 4096;
+constexpr uint64_t kBlockSize = 4096;
 
 // The rules of the control file, kept up to date with it.
 class FaultControl {
@@ -106,7 +106,7 @@ uint64_t total_len(const struct iovec* iov, int iovcnt) {
 
 // The first half of a request, in whole blocks (nothing when the request is one block).
 std::vector<struct iovec> torn_prefix(const struct iovec* iov, int iovcnt) {
-  const uint64_t want = total_len(iov, iovcnt) / kBlock / 2 * kBlock;
+  const uint64_t want = total_len(iov, iovcnt) / kBlockSize / 2 * kBlockSize;
   std::vector<struct iovec> out;
   uint64_t n = 0;
   for (int i = 0; i < iovcnt && n < want; ++i) {

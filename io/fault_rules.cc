@@ -8,7 +8,7 @@ namespace chainfs::io {
 
 namespace {
 
-constexpr uint64_t kBlock = 4096;
+constexpr uint64_t kBlockSize = 4096;
 
 bool parse_u64(std::string_view s, uint64_t* v) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -100,7 +100,7 @@ FaultDecision FaultRules::decide(FaultOp op, uint64_t offset, uint64_t len) {
     if (r.count && r.hits >= r.count) continue;
     if (r.ranged) {
       if (op == FaultOp::kFlush || len == 0) continue;
-      const uint64_t first = offset / kBlock, last = (offset + len - 1) / kBlock;
+      const uint64_t first = offset / kBlockSize, last = (offset + len - 1) / kBlockSize;
       if (last < r.first_block || first > r.last_block) continue;
     }
     if (r.kind != FaultRule::kDelay && d.action != FaultDecision::kPass) continue;

@@ -7,15 +7,15 @@
 #include <cstring>
 #include <new>
 
-namespace chainfs::mem {
+#include "base/block_size.h"
 
-inline constexpr size_t kPageSize = 4096;
+namespace chainfs::mem {
 
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t size) : size_(round_up(size)) {
-    data_ = static_cast<char*>(std::aligned_alloc(kPageSize, size_ ? size_ : kPageSize));
+    data_ = static_cast<char*>(std::aligned_alloc(kBlockSize, size_ ? size_ : kBlockSize));
     if (!data_) throw std::bad_alloc();
     std::memset(data_, 0, size_);
   }
@@ -42,7 +42,7 @@ class AlignedBuffer {
   size_t size() const { return size_; }
 
  private:
-  static size_t round_up(size_t n) { return (n + kPageSize - 1) / kPageSize * kPageSize; }
+  static size_t round_up(size_t n) { return (n + kBlockSize - 1) / kBlockSize * kBlockSize; }
   char* data_ = nullptr;
   size_t size_ = 0;
 };

@@ -23,14 +23,14 @@ std::unique_ptr<Arena> Arena::map(size_t bytes) {
   auto* base = reinterpret_cast<char*>(aligned);
   // Advice only: without THP the arena still works with 4 KiB pages.
   (void)madvise(base, bytes, MADV_HUGEPAGE);
-  return std::unique_ptr<Arena>(new Arena(base, bytes / kPageSize));
+  return std::unique_ptr<Arena>(new Arena(base, bytes / kBlockSize));
 }
 
 Arena::Arena(char* base, size_t pages) : base_(base), pages_(pages), free_(pages), bits_((pages + 63) / 64, ~uint64_t{0}) {
   if (pages % 64) bits_.back() = (uint64_t{1} << (pages % 64)) - 1;
 }
 
-Arena::~Arena() { munmap(base_, pages_ * kPageSize); }
+Arena::~Arena() { munmap(base_, pages_ * kBlockSize); }
 
 size_t Arena::next_free(size_t from) const {
   if (from >= pages_) return pages_;
@@ -75,13 +75,13 @@ size_t Arena::take(size_t n, void** out) {
     uint64_t word = bits_[w];
     if (word == ~uint64_t{0} && n - got >= 64) {
       // A whole free word: 64 consecutive pages.
-      char* p = base_ + w * 64 * kPageSize;
-      for (size_t k = 0; k < 64; ++k) out[got++] = p + k * kPageSize;
+      char* p = base_ + w * 64 * kBlockSize;
+      for (size_t k = 0; k < 64; ++k) out[got++] = p + k * kBlockSize;
       bits_[w] = 0;
     } else {
       while (word && got < n) {
         size_t bit = static_cast<size_t>(std::countr_zero(word));
-        out[got++] = base_ + (w * 64 + bit) * kPageSize;
+        out[got++] = base_ + (w * 64 + bit) * kBlockSize;
         word &= word - 1;
       }
       bits_[w] = word;
@@ -102,7 +102,7 @@ char* Arena::take_run(size_t n) {
     if (end - start >= n) {
       mark_taken(start, n);
       if (start == hint_) hint_ = start + n;
-      return base_ + start * kPageSize;
+      return base_ + start * kBlockSize;
     }
     start = next_free(end);
   }
@@ -110,7 +110,7 @@ char* Arena::take_run(size_t n) {
 }
 
 bool Arena::put(const void* page) {
-  size_t i = static_cast<size_t>(static_cast<const char*>(page) - base_) / kPageSize;
+  size_t i = static_cast<size_t>(static_cast<const char*>(page) - base_) / kBlockSize;
   uint64_t mask = uint64_t{1} << (i % 64);
   if (bits_[i / 64] & mask) return false;
   bits_[i / 64] |= mask;

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "mem/aligned_buffer.h"  // kPageSize
+#include "mem/aligned_buffer.h"  // kBlockSize
 
 namespace chainfs::mem {
 
@@ -29,7 +29,7 @@ class Arena {
   size_t free_count() const { return free_; }
   bool contains(const void* p) const {
     auto* c = static_cast<const char*>(p);
-    return c >= base_ && c < base_ + pages_ * kPageSize;
+    return c >= base_ && c < base_ + pages_ * kBlockSize;
   }
 
   // Takes up to `n` free pages, lowest addresses first, appending them to `out`; returns how many.

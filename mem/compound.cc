@@ -48,7 +48,7 @@ void CompoundBuffer::rebuild_iovecs() {
   iov_.clear();
   size_t left = bytes_;
   for (size_t i = 0; i < pages_.size() && left > 0; ++i) {
-    size_t len = std::min(left, kPageSize);
+    size_t len = std::min(left, kBlockSize);
     char* p = page(i);
     if (!split_ && !iov_.empty() && static_cast<char*>(iov_.back().iov_base) + iov_.back().iov_len == p) {
       iov_.back().iov_len += len;
@@ -65,8 +65,8 @@ size_t CompoundBuffer::copy_in(size_t offset, const void* src, size_t len) {
   const char* s = static_cast<const char*>(src);
   for (size_t done = 0; done < len;) {
     size_t pos = offset + done;
-    size_t n = std::min(len - done, kPageSize - pos % kPageSize);
-    std::memcpy(page(pos / kPageSize) + pos % kPageSize, s + done, n);
+    size_t n = std::min(len - done, kBlockSize - pos % kBlockSize);
+    std::memcpy(page(pos / kBlockSize) + pos % kBlockSize, s + done, n);
     done += n;
   }
   return len;
@@ -78,8 +78,8 @@ size_t CompoundBuffer::copy_out(size_t offset, void* dst, size_t len) const {
   char* d = static_cast<char*>(dst);
   for (size_t done = 0; done < len;) {
     size_t pos = offset + done;
-    size_t n = std::min(len - done, kPageSize - pos % kPageSize);
-    std::memcpy(d + done, page(pos / kPageSize) + pos % kPageSize, n);
+    size_t n = std::min(len - done, kBlockSize - pos % kBlockSize);
+    std::memcpy(d + done, page(pos / kBlockSize) + pos % kBlockSize, n);
     done += n;
   }
   return len;
@@ -87,7 +87,7 @@ size_t CompoundBuffer::copy_out(size_t offset, void* dst, size_t len) const {
 
 void CompoundBuffer::trim(size_t bytes) {
   if (bytes >= bytes_) return;
-  size_t keep = (bytes + kPageSize - 1) / kPageSize;
+  size_t keep = (bytes + kBlockSize - 1) / kBlockSize;
   if (keep < pages_.size()) {
     if (pool_) pool_->free_gang(std::span<void* const>(pages_).subspan(keep));
     pages_.resize(keep);

@@ -15,7 +15,7 @@ std::atomic<bool> g_map_failure_reported{false};
 }  // namespace
 
 bool Depot::grow(size_t pages) {
-  size_t bytes = std::max(arena_bytes_, pages * kPageSize);
+  size_t bytes = std::max(arena_bytes_, pages * kBlockSize);
   auto arena = Arena::map(bytes);
   if (!arena) {
     if (!g_map_failure_reported.exchange(true, std::memory_order_relaxed))
@@ -84,7 +84,7 @@ size_t count_runs(std::span<void* const> pages) {
   const char* prev = nullptr;
   for (void* p : pages) {
     auto* c = static_cast<const char*>(p);
-    if (!prev || c != prev + kPageSize) ++runs;
+    if (!prev || c != prev + kBlockSize) ++runs;
     prev = c;
   }
   return runs;

@@ -63,7 +63,7 @@ ThreadCache* find_cache(uint64_t id) {
 GangPool::GangPool(PoolOptions options)
     : options_(options),
       id_(g_next_id.fetch_add(1)),
-      cap_pages_((options.byte_cap + kPageSize - 1) / kPageSize),
+      cap_pages_((options.byte_cap + kBlockSize - 1) / kBlockSize),
       batch_(options.kind == PoolKind::kPercpu
                  ? 1
                  : static_cast<uint32_t>(std::clamp<size_t>(options.gang_pages, 1, kMaxBatch))),
@@ -251,7 +251,7 @@ void GangPool::free_gang(std::span<void* const> pages) noexcept {
 }
 
 CompoundBuffer GangPool::alloc_compound(size_t bytes) {
-  std::vector<void*> pages((bytes + kPageSize - 1) / kPageSize);
+  std::vector<void*> pages((bytes + kBlockSize - 1) / kBlockSize);
   if (pages.empty()) return CompoundBuffer(this, std::move(pages), 0, false);
   if (!explicit_gangs_) {
     for (void*& p : pages) p = alloc_page();
@@ -307,7 +307,7 @@ bool GangPool::try_take_locked(Take how, std::span<void*> out, size_t* got) {
       if (want > room) return false;
       char* p = depot_.take_run(want);
       if (!p) return true;
-      for (size_t i = 0; i < want; ++i) out[i] = p + i * kPageSize;
+      for (size_t i = 0; i < want; ++i) out[i] = p + i * kBlockSize;
       lent_ += want;
       *got = want;
       counted_.allocs += want;

@@ -12,7 +12,7 @@ constexpr auto kReclaimInterval = std::chrono::milliseconds(5);
 }
 
 MallocPool::MallocPool(PoolOptions options)
-    : options_(options), cap_pages_((options.byte_cap + kPageSize - 1) / kPageSize) {}
+    : options_(options), cap_pages_((options.byte_cap + kBlockSize - 1) / kBlockSize) {}
 
 void MallocPool::reserve(size_t pages) {
   if (cap_pages_ == 0) {
@@ -56,7 +56,7 @@ void MallocPool::unreserve(size_t pages) noexcept {
 void* MallocPool::malloc_page() {
   for (;;) {
     void* p = nullptr;
-    if (posix_memalign(&p, kPageSize, kPageSize) == 0) return p;
+    if (posix_memalign(&p, kBlockSize, kBlockSize) == 0) return p;
     // Out of memory: memory pressure slows allocation down, it does not fail it.
     reclaim_.call(1);
     std::this_thread::sleep_for(kReclaimInterval);
@@ -96,7 +96,7 @@ void MallocPool::free_gang(std::span<void* const> pages) noexcept {
 }
 
 CompoundBuffer MallocPool::alloc_compound(size_t bytes) {
-  std::vector<void*> pages((bytes + kPageSize - 1) / kPageSize);
+  std::vector<void*> pages((bytes + kBlockSize - 1) / kBlockSize);
   alloc_pages(pages);
   compounds_.fetch_add(1, std::memory_order_relaxed);
   return CompoundBuffer(this, std::move(pages), bytes, options_.force_fallback);

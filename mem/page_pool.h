@@ -16,7 +16,7 @@
 #include <memory>
 #include <span>
 
-#include "mem/aligned_buffer.h"  // kPageSize
+#include "mem/aligned_buffer.h"  // kBlockSize
 #include "mem/compound.h"
 #include "mem/pool_options.h"
 #include "mem/pool_stats.h"

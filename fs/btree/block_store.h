@@ -4,9 +4,9 @@
 // kBlockSize bytes; block number 0 is never a valid node address.
 #include <cstdint>
 
-namespace chainfs::btree {
+#include "base/block_size.h"
 
-inline constexpr uint32_t kBlockSize = 4096;
+namespace chainfs::btree {
 
 class BlockStore {
  public:

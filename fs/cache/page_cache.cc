@@ -11,8 +11,8 @@ namespace chainfs::cache {
 namespace {
 // The byte range [lo, hi) of block b that [off, off+len) covers.
 inline void block_range(uint64_t b, uint64_t off, size_t len, uint64_t* lo, uint64_t* hi) {
-  *lo = std::max(off, b * kBlock);
-  *hi = std::min<uint64_t>(off + len, (b + 1) * kBlock);
+  *lo = std::max(off, b * kBlockSize);
+  *hi = std::min<uint64_t>(off + len, (b + 1) * kBlockSize);
 }
 }  // namespace
 
@@ -21,9 +21,9 @@ PageCache::PageCache(io::BioDevice& bdev, mem::PagePool& pool, CacheOptions opts
       pool_(pool),
       opts_(std::move(opts)),
       bio_pool_(bdev, std::max(opts_.bio_requests, 2u)),
-      throttle_(opts_.dirty_limit_bytes, pool.options().byte_cap / kBlock, kBlock) {
-  max_req_pages_ = std::max<uint64_t>(io::effective_max_request(bdev.limits()) / kBlock, 1);
-  cap_pages_ = pool.options().byte_cap / kBlock;
+      throttle_(opts_.dirty_limit_bytes, pool.options().byte_cap / kBlockSize, kBlockSize) {
+  max_req_pages_ = std::max<uint64_t>(io::effective_max_request(bdev.limits()) / kBlockSize, 1);
+  cap_pages_ = pool.options().byte_cap / kBlockSize;
   // Under a cap, one call never holds more than a quarter of it in pages not yet in the cache,
   // so that a few threads together still leave room for reclaim to make progress.
   chunk_ = cap_pages_ ? std::clamp<uint64_t>(cap_pages_ / 4, 1, 1024) : 1024;
@@ -177,8 +177,8 @@ void PageCache::free_pages(std::vector<char*>& bufs) {
 int PageCache::write(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks, uint64_t off, const char* buf,
                      size_t len, bool fresh) {
   if (len == 0 || nblocks == 0) return 0;
-  uint64_t b0 = std::max(lblk, off / kBlock);
-  uint64_t b1 = std::min(lblk + nblocks, (off + len + kBlock - 1) / kBlock);
+  uint64_t b0 = std::max(lblk, off / kBlockSize);
+  uint64_t b1 = std::min(lblk + nblocks, (off + len + kBlockSize - 1) / kBlockSize);
   if (b0 >= b1) return 0;
   auto ip = get(ino, true);
   const WriteReq w{lblk, phys, off, buf, len, fresh};
@@ -225,7 +225,7 @@ PageCache::WriteBuffers PageCache::plan_buffers(InodePages& ip, const WriteReq& 
     uint64_t lo, hi;
     block_range(b, w.off, w.len, &lo, &hi);
     wb.blocks.push_back(b);
-    wb.read_first.push_back(!p && !w.fresh && (hi - lo) < kBlock);
+    wb.read_first.push_back(!p && !w.fresh && (hi - lo) < kBlockSize);
   }
   return wb;
 }
@@ -269,7 +269,7 @@ bool PageCache::copy_in(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t
       uint64_t lo, hi;
       block_range(b, w.off, w.len, &lo, &hi);
       p->phys = w.phys + (b - w.lblk);
-      std::memcpy(p->data + (lo - b * kBlock), w.buf + (lo - w.off), hi - lo);
+      std::memcpy(p->data + (lo - b * kBlockSize), w.buf + (lo - w.off), hi - lo);
       p->referenced = true;
       if (!track) {
         if (!p->writeback) {  // a sync write of this page still in flight keeps its buffer
@@ -294,7 +294,7 @@ CachePage* PageCache::page_for_write_locked(InodePages& ip, const WriteReq& w, u
                                             bool spare_read, std::vector<char*>* unused) {
   uint64_t lo, hi;
   block_range(b, w.off, w.len, &lo, &hi);
-  const bool partial = (hi - lo) < kBlock;
+  const bool partial = (hi - lo) < kBlockSize;
   auto it = ip.pages.find(b);
   CachePage* p = it != ip.pages.end() ? it->second.get() : nullptr;
   if (!p) {
@@ -305,8 +305,8 @@ CachePage* PageCache::page_for_write_locked(InodePages& ip, const WriteReq& w, u
       return nullptr;
     }
     if (partial && w.fresh) {  // what the write does not cover of a fresh block is zeros
-      std::memset(spare, 0, lo - b * kBlock);
-      std::memset(spare + (hi - b * kBlock), 0, (b + 1) * kBlock - hi);
+      std::memset(spare, 0, lo - b * kBlockSize);
+      std::memset(spare + (hi - b * kBlockSize), 0, (b + 1) * kBlockSize - hi);
     }
     auto np = std::make_unique<CachePage>();
     np->owner = &ip;
@@ -320,7 +320,7 @@ CachePage* PageCache::page_for_write_locked(InodePages& ip, const WriteReq& w, u
   if (p->writeback && p->data == p->wb_buf) {
     // Re-dirtied during writeback: the device may still be reading p->data.
     if (!spare) return nullptr;
-    std::memcpy(spare, p->data, kBlock);
+    std::memcpy(spare, p->data, kBlockSize);
     p->data = spare;
     CacheStats::add(stats_.redirtied);
     return p;
@@ -342,14 +342,14 @@ int PageCache::write_through(InodePages& ip, uint64_t phys0, std::vector<CachePa
   // leaves them alone while the device reads them.
   std::sort(pages.begin(), pages.end(), [](CachePage* a, CachePage* b) { return a->lblk < b->lblk; });
   for (CachePage* p : pages) {
-    p->wb_left = static_cast<uint32_t>(kBlock);
+    p->wb_left = static_cast<uint32_t>(kBlockSize);
     p->wb_err = 0;
   }
   // Requests like any other, counted by the device; each one ends its pages' writeback in its
   // completion, which also wakes whoever waits for them (wait_idle).
   io::BioChain chain(bio_pool_, io::ChainOptions{}, [this, &ip](io::Bio& b, int s) { on_write_through_end(ip, b, s); });
   for (size_t i = 0; i < pages.size(); ++i)
-    chain.append({pages[i]->wb_buf, 0, static_cast<uint32_t>(kBlock)}, (phys0 + i) * kBlock, pages[i]);
+    chain.append({pages[i]->wb_buf, 0, static_cast<uint32_t>(kBlockSize)}, (phys0 + i) * kBlockSize, pages[i]);
   int r = chain.wait();
   CacheStats::add(stats_.sync_writes, chain.submitted());
   return r;
@@ -385,7 +385,7 @@ int PageCache::read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks) {
   co.inline_completion = true;  // nothing but this thread waits for them
   io::BioChain chain(bio_pool_, co);
   for (auto& [pb, buf] : blocks) {
-    chain.append({buf, 0, static_cast<uint32_t>(kBlock)}, pb * kBlock);
+    chain.append({buf, 0, static_cast<uint32_t>(kBlockSize)}, pb * kBlockSize);
     if (opts_.read == ReadStrategy::kPage) chain.submit();
   }
   int r = chain.wait();
@@ -396,8 +396,8 @@ int PageCache::read_blocks(std::vector<std::pair<uint64_t, char*>>& blocks) {
 int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks, uint64_t off, char* buf,
                     size_t len) {
   if (len == 0 || nblocks == 0) return 0;
-  uint64_t b0 = std::max(lblk, off / kBlock);
-  uint64_t b1 = std::min(lblk + nblocks, (off + len + kBlock - 1) / kBlock);
+  uint64_t b0 = std::max(lblk, off / kBlockSize);
+  uint64_t b1 = std::min(lblk + nblocks, (off + len + kBlockSize - 1) / kBlockSize);
   if (b0 >= b1) return 0;
   auto ip = get(ino, true);
 
@@ -441,7 +441,7 @@ std::vector<uint64_t> PageCache::copy_cached(InodePages& ip, const ReadReq& r, u
       CachePage* p = it->second.get();
       uint64_t lo, hi;
       block_range(b, r.off, r.len, &lo, &hi);
-      std::memcpy(r.buf + (lo - r.off), p->data + (lo - b * kBlock), hi - lo);
+      std::memcpy(r.buf + (lo - r.off), p->data + (lo - b * kBlockSize), hi - lo);
       p->referenced = true;
       CacheStats::add(stats_.hits);
     } else {
@@ -480,7 +480,7 @@ void PageCache::insert_read(InodePages& ip, const ReadReq& r, uint64_t c0, uint6
       if (asked) {
         uint64_t lo, hi;
         block_range(b, r.off, r.len, &lo, &hi);
-        std::memcpy(r.buf + (lo - r.off), data + (lo - b * kBlock), hi - lo);
+        std::memcpy(r.buf + (lo - r.off), data + (lo - b * kBlockSize), hi - lo);
         CacheStats::add(stats_.misses);
       } else {
         CacheStats::add(stats_.readahead_pages);
@@ -516,9 +516,9 @@ nlohmann::json PageCache::stats_json() {
        {{"write_strategy", to_string(opts_.write)},
         {"read_strategy", to_string(opts_.read)},
         {"page_alloc", mem::to_string(pool_.options().kind)},
-        {"cache_size", cap_pages_ * kBlock},
-        {"dirty_limit", throttle_.limit_pages() * kBlock},
-        {"max_request", max_req_pages_ * kBlock},
+        {"cache_size", cap_pages_ * kBlockSize},
+        {"dirty_limit", throttle_.limit_pages() * kBlockSize},
+        {"max_request", max_req_pages_ * kBlockSize},
         {"flush_interval_ms", opts_.flush_interval_ms},
         {"stream_writeback", opts_.stream_writeback}}},
   };

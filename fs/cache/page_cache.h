@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/block_size.h"
 #include "fs/cache/cache_options.h"
 #include "fs/cache/cache_stats.h"
 #include "fs/cache/flusher.h"
@@ -48,8 +49,6 @@
 #include "mem/page_pool.h"
 
 namespace chainfs::cache {
-
-inline constexpr uint64_t kBlock = 4096;
 
 class PageCache {
  public:
@@ -104,7 +103,7 @@ class PageCache {
   const CacheStats& stats() const { return stats_; }
   // {"cache": ..., "device": IoStats, "pool": PoolStats, "options": ...}
   nlohmann::json stats_json();
-  uint64_t dirty_bytes() const { return CacheStats::get(stats_.dirty_pages) * kBlock; }
+  uint64_t dirty_bytes() const { return CacheStats::get(stats_.dirty_pages) * kBlockSize; }
   // Largest request of the device, in pages (the streaming writeback run).
   uint64_t max_request_pages() const { return max_req_pages_; }
 

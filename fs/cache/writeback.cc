@@ -20,7 +20,7 @@ void PageCache::collect_locked(InodePages& ip, uint64_t first, uint64_t last, bo
     --ip.dirty;
     p->writeback = true;
     p->wb_buf = p->data;
-    p->wb_left = static_cast<uint32_t>(kBlock);
+    p->wb_left = static_cast<uint32_t>(kBlockSize);
     p->wb_err = 0;
     p->drop_after_wb = reclaim;
     ip.writeback.fetch_add(1, std::memory_order_acq_rel);
@@ -48,7 +48,7 @@ void PageCache::submit_items(io::BioChain& chain, std::vector<WbItem>& items, Tr
   CacheStats::add(stats_.wb_batches[static_cast<int>(why)]);
   CacheStats::add(stats_.wb_pages[static_cast<int>(why)], items.size());
   for (const WbItem& w : items) {
-    chain.append({w.buf, 0, static_cast<uint32_t>(kBlock)}, w.phys * kBlock, w.page);
+    chain.append({w.buf, 0, static_cast<uint32_t>(kBlockSize)}, w.phys * kBlockSize, w.page);
     if (opts_.write == WriteStrategy::kPage) chain.submit();
   }
   chain.submit();

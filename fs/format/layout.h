@@ -4,9 +4,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/block_size.h"
+
 namespace chainfs::format {
 
-inline constexpr uint32_t kBlockSize = 4096;
 inline constexpr uint32_t kFormatVersion = 1;
 
 // Block magics (first 4 bytes of every metadata block, little-endian).

@@ -11,7 +11,6 @@
 namespace chainfs::fs {
 
 using format::kBitsPerBitmapBlock;
-using format::kBlockSize;
 
 void Bitmap::load_block(uint32_t index, const uint8_t* bits) {
   // kBitsPerBitmapBlock is a multiple of 64, so a bitmap block's bytes map onto whole words.

@@ -8,7 +8,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 
 BlockCache::Entry* BlockCache::load(std::unique_lock<std::mutex>& g, uint64_t blk, uint64_t ra_end, int* err) {
   for (;;) {

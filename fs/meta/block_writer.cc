@@ -18,7 +18,7 @@ void BlockWriter::attach(io::BioDevice& bdev) { pool_ = std::make_unique<io::Bio
 
 int BlockWriter::write(std::span<const Block> blocks) {
   if (blocks.empty()) return 0;
-  constexpr uint32_t kBytes = format::kBlockSize;
+  constexpr uint32_t kBytes = kBlockSize;
   // Only this thread waits for the requests: they may complete where they are reaped.
   io::ChainOptions co;
   co.inline_completion = true;

@@ -210,7 +210,7 @@ int ExtentMap::for_each(uint64_t first, uint64_t end, const std::function<bool(c
 }
 
 int ExtentMap::destroy() {
-  int r = punch(0, format::kMaxFileSize / format::kBlockSize);
+  int r = punch(0, format::kMaxFileSize / kBlockSize);
   if (r < 0) return r;
   if (tree()) {
     TreeStore ts(v_, &in_.blocks);
@@ -224,7 +224,7 @@ int ExtentMap::destroy() {
 
 int ExtentMap::count(uint64_t* n) {
   *n = 0;
-  return for_each(0, format::kMaxFileSize / format::kBlockSize, [&](const Extent&) {
+  return for_each(0, format::kMaxFileSize / kBlockSize, [&](const Extent&) {
     ++*n;
     return true;
   });

@@ -10,7 +10,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 
 namespace {
 constexpr uint64_t kMaxBlocks = format::kMaxFileSize / kBlockSize;

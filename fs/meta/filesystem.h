@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/block_size.h"
 #include "base/result.h"
 
 namespace chainfs::io {
@@ -65,7 +66,7 @@ struct Attr {
   uint64_t rdev = 0;
   uint64_t size = 0;
   uint64_t blocks = 0;  // 512-byte units actually allocated (holes take none)
-  uint32_t blksize = 4096;
+  uint32_t blksize = kBlockSize;
   timespec atime{}, mtime{}, ctime{}, btime{};
 
   void to_stat(struct stat* st) const {
@@ -113,7 +114,7 @@ struct DirEntry {
 };
 
 struct FsStat {
-  uint32_t block_size = 4096;
+  uint32_t block_size = kBlockSize;
   uint64_t blocks = 0, blocks_free = 0, blocks_avail = 0;
   uint64_t files = 0, files_free = 0;
   uint32_t name_max = kNameMax;

@@ -219,7 +219,7 @@ int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {
   if (len == 0) return -EINVAL;
   if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE) {
     // An allocation as large as what is free: let freed blocks become allocatable first.
-    if (vol_.balloc.limbo_blocks() && len / format::kBlockSize >= vol_.balloc.available_blocks()) reclaim();
+    if (vol_.balloc.limbo_blocks() && len / kBlockSize >= vol_.balloc.available_blocks()) reclaim();
   }
   auto op = begin_op();
   auto in = get(ino);

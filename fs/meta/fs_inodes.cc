@@ -13,7 +13,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 
 Result<FilesystemImpl::InodeRef> FilesystemImpl::get(Ino ino) {
   {

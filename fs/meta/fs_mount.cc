@@ -11,7 +11,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 
 FilesystemImpl::FilesystemImpl(std::unique_ptr<io::Device> dev, const MountOptions& opts)
     : vol_(std::move(dev)), opts_(opts) {

@@ -12,7 +12,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 
 void FilesystemImpl::flusher_loop() {
   std::unique_lock l(flusher_mu_);

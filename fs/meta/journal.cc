@@ -11,7 +11,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 
 Journal::Journal(io::Device& dev, uint64_t start, uint64_t blocks, const Uuid& uuid, bool force_compound_fallback)
     : dev_(dev), writer_(dev), start_(start), blocks_(blocks), uuid_(uuid) {

@@ -8,7 +8,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 using format::kInodeSize;
 using format::kInodesPerBlock;
 

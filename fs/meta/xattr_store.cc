@@ -8,7 +8,6 @@
 
 namespace chainfs::fs {
 
-using format::kBlockSize;
 using format::kXattrPayload;
 
 int XattrStore::load(format::XattrMap* out) {

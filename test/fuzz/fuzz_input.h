@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "base/block_size.h"
 #include "io/mem_device.h"
 
 namespace chainfs::fuzz {
 
-inline constexpr size_t kBlock = 4096;
 inline constexpr uint8_t kFixChecksums = 1;
 
 // Fails the run (an invariant of the code under test is broken): prints what and aborts,

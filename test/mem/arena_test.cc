@@ -12,24 +12,24 @@
 
 using chainfs::mem::Arena;
 using chainfs::mem::kHugePageSize;
-using chainfs::mem::kPageSize;
+using chainfs::kBlockSize;
 
 TEST_CASE("arena: mapping is 2 MiB aligned, pages are writable and taken in address order") {
   auto a = Arena::map(1);  // rounds up to one huge page
   REQUIRE(a);
   CHECK(reinterpret_cast<uintptr_t>(a->base()) % kHugePageSize == 0);
-  CHECK(a->page_count() == kHugePageSize / kPageSize);
+  CHECK(a->page_count() == kHugePageSize / kBlockSize);
   CHECK(a->free_count() == a->page_count());
 
   std::vector<void*> pages(100);
   REQUIRE(a->take(100, pages.data()) == 100);
   for (size_t i = 0; i < pages.size(); ++i) {
-    CHECK(pages[i] == a->base() + i * kPageSize);
-    std::memset(pages[i], static_cast<int>(i), kPageSize);
+    CHECK(pages[i] == a->base() + i * kBlockSize);
+    std::memset(pages[i], static_cast<int>(i), kBlockSize);
   }
   CHECK(a->free_count() == a->page_count() - 100);
   CHECK(a->contains(pages[0]));
-  CHECK_FALSE(a->contains(a->base() + a->page_count() * kPageSize));
+  CHECK_FALSE(a->contains(a->base() + a->page_count() * kBlockSize));
 }
 
 TEST_CASE("arena: freed pages are reused lowest first, double frees are refused") {
@@ -44,7 +44,7 @@ TEST_CASE("arena: freed pages are reused lowest first, double frees are refused"
   REQUIRE(a->take(3, again) == 3);
   CHECK(again[0] == pages[5]);
   CHECK(again[1] == pages[70]);
-  CHECK(again[2] == a->base() + 130 * kPageSize);
+  CHECK(again[2] == a->base() + 130 * kBlockSize);
 }
 
 TEST_CASE("arena: take_run finds the lowest run that is long enough, across bitmap words") {
@@ -58,18 +58,18 @@ TEST_CASE("arena: take_run finds the lowest run that is long enough, across bitm
   for (size_t i = 10; i < 13; ++i) a->put(all[i]);
   for (size_t i = 60; i < 140; ++i) a->put(all[i]);
   for (size_t i = 200; i < 210; ++i) a->put(all[i]);
-  CHECK(a->take_run(4) == a->base() + 60 * kPageSize);  // skips the 3-page hole
-  CHECK(a->take_run(3) == a->base() + 10 * kPageSize);  // the hole fits 3
-  CHECK(a->take_run(76) == a->base() + 64 * kPageSize);
+  CHECK(a->take_run(4) == a->base() + 60 * kBlockSize);  // skips the 3-page hole
+  CHECK(a->take_run(3) == a->base() + 10 * kBlockSize);  // the hole fits 3
+  CHECK(a->take_run(76) == a->base() + 64 * kBlockSize);
   CHECK(a->take_run(11) == nullptr);
-  CHECK(a->take_run(10) == a->base() + 200 * kPageSize);
+  CHECK(a->take_run(10) == a->base() + 200 * kBlockSize);
   CHECK(a->free_count() == 0);
 }
 
 TEST_CASE("arena: the mapping carries the huge page advice (VmFlags hg in smaps)") {
   auto a = Arena::map(4 * kHugePageSize);
   REQUIRE(a);
-  std::memset(a->base(), 1, kPageSize);
+  std::memset(a->base(), 1, kBlockSize);
   std::ifstream smaps("/proc/self/smaps");
   REQUIRE(smaps);
   auto base = reinterpret_cast<uintptr_t>(a->base());

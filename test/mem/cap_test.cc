@@ -16,6 +16,7 @@
 #include "pool_test_util.h"
 
 using namespace chainfs::mem;
+using chainfs::kBlockSize;
 using chainfs::mem::test::check_balanced;
 
 namespace {
@@ -67,7 +68,7 @@ size_t producer_consumer(PagePool& pool, size_t count, size_t gang, bool compoun
   size_t seq = 0;
   for (size_t i = 0; i < count; ++i) {
     std::vector<void*> item(gang);
-    if (compound) item = pool.alloc_compound(gang * kPageSize).release_pages();
+    if (compound) item = pool.alloc_compound(gang * kBlockSize).release_pages();
     else if (gang == 1) item[0] = pool.alloc_page();
     else pool.alloc_gang(item);
     size_t now = held += gang;
@@ -101,7 +102,7 @@ TEST_CASE("a cap of a few pages still makes progress: producer and consumer thre
       CAPTURE(gang);
       PoolOptions o;
       o.kind = kind;
-      o.byte_cap = 4 * kPageSize;
+      o.byte_cap = 4 * kBlockSize;
       o.gang_pages = 2;
       auto pool = make_page_pool(o);
       size_t max_held = producer_consumer(*pool, 20000, gang);
@@ -120,7 +121,7 @@ TEST_CASE("compound buffers under a cap of a few pages, both compound modes") {
   for (bool forced : {false, true}) {
     CAPTURE(forced);
     PoolOptions o;
-    o.byte_cap = 6 * kPageSize;
+    o.byte_cap = 6 * kBlockSize;
     o.gang_pages = 2;
     o.force_fallback = forced;
     auto pool = make_page_pool(o);
@@ -142,7 +143,7 @@ TEST_CASE("at the cap the reclaim hook is called and the pages it frees are reus
     CAPTURE(kind_name);
     PoolOptions o;
     o.kind = kind;
-    o.byte_cap = 16 * kPageSize;
+    o.byte_cap = 16 * kBlockSize;
     o.gang_pages = 4;
     auto pool = make_page_pool(o);
     // A stand-in for the page cache: it keeps every page until the pool asks for some back.
@@ -182,14 +183,14 @@ TEST_CASE("a gang larger than the cap is served when nobody else holds pages") {
     CAPTURE(kind_name);
     PoolOptions o;
     o.kind = kind;
-    o.byte_cap = 8 * kPageSize;
+    o.byte_cap = 8 * kBlockSize;
     o.gang_pages = 1;
     auto pool = make_page_pool(o);
     std::vector<void*> gang(64);
     pool->alloc_gang(gang);
     for (void* p : gang) CHECK(p != nullptr);
     pool->free_gang(gang);
-    CompoundBuffer big = pool->alloc_compound(40 * kPageSize);
+    CompoundBuffer big = pool->alloc_compound(40 * kBlockSize);
     CHECK(big.page_count() == 40);
     big = CompoundBuffer();
     check_balanced(*pool);
@@ -198,7 +199,7 @@ TEST_CASE("a gang larger than the cap is served when nobody else holds pages") {
 
 TEST_CASE("an allocation that waits inside the reclaim hook does not call the hook again") {
   PoolOptions o;
-  o.byte_cap = 4 * kPageSize;
+  o.byte_cap = 4 * kBlockSize;
   o.gang_pages = 1;
   auto pool = make_page_pool(o);
   std::vector<void*> held;

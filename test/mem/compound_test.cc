@@ -10,6 +10,7 @@
 #include "pool_test_util.h"
 
 using namespace chainfs::mem;
+using chainfs::kBlockSize;
 using chainfs::mem::test::check_balanced;
 using chainfs::mem::test::iov_bytes;
 using chainfs::mem::test::page_aligned;
@@ -21,7 +22,7 @@ namespace {
 void check_compound_basics(PagePool& pool, size_t bytes) {
   CompoundBuffer b = pool.alloc_compound(bytes);
   CHECK(b.size() == bytes);
-  CHECK(b.page_count() == (bytes + kPageSize - 1) / kPageSize);
+  CHECK(b.page_count() == (bytes + kBlockSize - 1) / kBlockSize);
   CHECK(iov_bytes(b.iovecs()) == bytes);
   for (const iovec& v : b.iovecs()) CHECK(page_aligned(v.iov_base));
   for (size_t i = 0; i < b.page_count(); ++i) CHECK(page_aligned(b.page(i)));
@@ -40,14 +41,14 @@ void check_compound_basics(PagePool& pool, size_t bytes) {
   CHECK(via_iov == in);
   // Unaligned window across a page boundary; copies are clamped to the size.
   unsigned char window[100];
-  if (bytes >= kPageSize + sizeof window) {
-    CHECK(b.copy_out(kPageSize - 50, window, sizeof window) == sizeof window);
-    CHECK(std::memcmp(window, in.data() + kPageSize - 50, sizeof window) == 0);
+  if (bytes >= kBlockSize + sizeof window) {
+    CHECK(b.copy_out(kBlockSize - 50, window, sizeof window) == sizeof window);
+    CHECK(std::memcmp(window, in.data() + kBlockSize - 50, sizeof window) == 0);
     std::memset(window, 0xab, sizeof window);
-    CHECK(b.copy_in(kPageSize - 50, window, sizeof window) == sizeof window);
-    CHECK(static_cast<unsigned char>(b.page(0)[kPageSize - 1]) == 0xab);
+    CHECK(b.copy_in(kBlockSize - 50, window, sizeof window) == sizeof window);
+    CHECK(static_cast<unsigned char>(b.page(0)[kBlockSize - 1]) == 0xab);
     CHECK(static_cast<unsigned char>(b.page(1)[49]) == 0xab);
-    CHECK(static_cast<unsigned char>(b.page(1)[50]) == in[kPageSize + 50]);
+    CHECK(static_cast<unsigned char>(b.page(1)[50]) == in[kBlockSize + 50]);
   }
   if (bytes >= 10) CHECK(b.copy_out(bytes - 10, window, sizeof window) == 10);
   CHECK(b.copy_in(bytes, window, 1) == 0);
@@ -65,7 +66,7 @@ TEST_CASE("compound buffers, both modes and every kind") {
       o.kind = kind;
       o.force_fallback = forced;
       auto pool = make_page_pool(o);
-      check_compound_basics(*pool, 3 * kPageSize + 123);
+      check_compound_basics(*pool, 3 * kBlockSize + 123);
       check_compound_basics(*pool, (size_t{1} << 20));
       check_compound_basics(*pool, 1);
       check_balanced(*pool);
@@ -89,7 +90,7 @@ TEST_CASE("gang pool: a compound buffer is one contiguous run when the depot has
   CHECK(b.iovecs().size() == 1);
   CHECK(b.iovecs()[0].iov_len == (size_t{1} << 20) + 5);
   CHECK(b.data() == b.page(0));
-  CHECK(b.page(1) == b.page(0) + kPageSize);
+  CHECK(b.page(1) == b.page(0) + kBlockSize);
   PoolStats s = pool->stats();
   CHECK(s.compound_contiguous == 1);
   CHECK(s.compound_fallback == 0);
@@ -98,7 +99,7 @@ TEST_CASE("gang pool: a compound buffer is one contiguous run when the depot has
 TEST_CASE("gang pool: forced fallback gives one iovec per page, by option and by environment") {
   auto run = [](PagePool& pool) {
     CHECK(pool.options().force_fallback);
-    CompoundBuffer b = pool.alloc_compound(5 * kPageSize + 1);
+    CompoundBuffer b = pool.alloc_compound(5 * kBlockSize + 1);
     CHECK_FALSE(b.contiguous());
     CHECK(b.data() == nullptr);
     CHECK(b.iovecs().size() == 6);
@@ -130,14 +131,14 @@ TEST_CASE("gang pool: a fragmented depot falls back to a scatter list in address
   o.gang_pages = 8;
   o.force_fallback = false;
   auto pool = make_page_pool(o);
-  const size_t n = kHugePageSize / kPageSize;
+  const size_t n = kHugePageSize / kBlockSize;
   std::vector<void*> all(n);
   pool->alloc_gang(all);
   std::vector<void*> even, odd;
   for (size_t i = 0; i < n; ++i) (i % 2 ? odd : even).push_back(all[i]);
   pool->free_gang(odd);  // n/2 free pages, no two adjacent
   {
-    CompoundBuffer b = pool->alloc_compound(8 * kPageSize);
+    CompoundBuffer b = pool->alloc_compound(8 * kBlockSize);
     CHECK_FALSE(b.contiguous());
     CHECK(b.iovecs().size() == 8);
     for (size_t i = 1; i < b.page_count(); ++i) CHECK(b.page(i) > b.page(i - 1));
@@ -151,15 +152,15 @@ TEST_CASE("gang pool: a fragmented depot falls back to a scatter list in address
 
 TEST_CASE("compound buffer: trim returns the whole pages past the end, release hands pages over") {
   auto pool = make_page_pool({});
-  CompoundBuffer b = pool->alloc_compound(10 * kPageSize);
+  CompoundBuffer b = pool->alloc_compound(10 * kBlockSize);
   uint64_t frees_before = pool->stats().frees;
-  b.trim(3 * kPageSize + 1);
-  CHECK(b.size() == 3 * kPageSize + 1);
+  b.trim(3 * kBlockSize + 1);
+  CHECK(b.size() == 3 * kBlockSize + 1);
   CHECK(b.page_count() == 4);
-  CHECK(iov_bytes(b.iovecs()) == 3 * kPageSize + 1);
+  CHECK(iov_bytes(b.iovecs()) == 3 * kBlockSize + 1);
   CHECK(pool->stats().frees == frees_before + 6);
-  b.trim(100 * kPageSize);  // growing is not trimming
-  CHECK(b.size() == 3 * kPageSize + 1);
+  b.trim(100 * kBlockSize);  // growing is not trimming
+  CHECK(b.size() == 3 * kBlockSize + 1);
 
   std::vector<void*> pages = b.release_pages();
   CHECK(pages.size() == 4);
@@ -173,11 +174,11 @@ TEST_CASE("compound buffer: trim returns the whole pages past the end, release h
 
 TEST_CASE("compound buffer: moves transfer ownership, assignment frees the old pages") {
   auto pool = make_page_pool({});
-  CompoundBuffer a = pool->alloc_compound(2 * kPageSize);
+  CompoundBuffer a = pool->alloc_compound(2 * kBlockSize);
   CompoundBuffer b = std::move(a);
   CHECK(a.empty());
   CHECK(b.page_count() == 2);
-  b = pool->alloc_compound(kPageSize);
+  b = pool->alloc_compound(kBlockSize);
   CHECK(b.page_count() == 1);
   CHECK(pool->stats().pages_in_use == 1);
   b = CompoundBuffer();

@@ -7,12 +7,12 @@
 using chainfs::mem::count_runs;
 using chainfs::mem::Depot;
 using chainfs::mem::kHugePageSize;
-using chainfs::mem::kPageSize;
+using chainfs::kBlockSize;
 
 TEST_CASE("depot: grows by arenas on demand and hands pages out in address order") {
   Depot d(kHugePageSize);
   CHECK(d.arena_count() == 0);
-  const size_t per_arena = kHugePageSize / kPageSize;
+  const size_t per_arena = kHugePageSize / kBlockSize;
   std::vector<void*> pages(per_arena + 10);
   REQUIRE(d.take(per_arena, pages.data()));
   CHECK(d.arena_count() == 1);
@@ -33,7 +33,7 @@ TEST_CASE("depot: grows by arenas on demand and hands pages out in address order
 
 TEST_CASE("depot: take_run is contiguous; it maps a new arena only when free pages are short") {
   Depot d(kHugePageSize);
-  const size_t per_arena = kHugePageSize / kPageSize;
+  const size_t per_arena = kHugePageSize / kBlockSize;
   std::vector<void*> pages(per_arena);
   REQUIRE(d.take(per_arena, pages.data()));
   // Free every other page: plenty of free pages, no run of 2.
@@ -47,7 +47,7 @@ TEST_CASE("depot: take_run is contiguous; it maps a new arena only when free pag
   REQUIRE(run != nullptr);
   CHECK(d.arena_count() == 2);
   std::vector<void*> run_pages;
-  for (size_t i = 0; i < per_arena; ++i) run_pages.push_back(run + i * kPageSize);
+  for (size_t i = 0; i < per_arena; ++i) run_pages.push_back(run + i * kBlockSize);
   CHECK(count_runs(run_pages) == 1);
 }
 

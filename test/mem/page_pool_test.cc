@@ -14,6 +14,7 @@
 #include "pool_test_util.h"
 
 using namespace chainfs::mem;
+using chainfs::kBlockSize;
 using chainfs::mem::test::check_balanced;
 using chainfs::mem::test::page_aligned;
 
@@ -40,13 +41,13 @@ TEST_CASE("every kind: single pages are aligned, distinct, writable, and account
       void* p = pool->alloc_page();
       REQUIRE(p != nullptr);
       CHECK(page_aligned(p));
-      std::memset(p, i & 0xff, kPageSize);
+      std::memset(p, i & 0xff, kBlockSize);
       pages.push_back(p);
     }
     std::vector<void*> sorted = pages;
     std::sort(sorted.begin(), sorted.end());
     CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
-    for (size_t i = 0; i < pages.size(); ++i) CHECK(static_cast<unsigned char*>(pages[i])[kPageSize - 1] == (i & 0xff));
+    for (size_t i = 0; i < pages.size(); ++i) CHECK(static_cast<unsigned char*>(pages[i])[kBlockSize - 1] == (i & 0xff));
     PoolStats s = pool->stats();
     CHECK(s.allocs == 1000);
     CHECK(s.pages_in_use == 1000);
@@ -67,7 +68,7 @@ TEST_CASE("gang pool: the thread cache serves repeats, refills and drains in gan
   CHECK(s.pages_in_use == 1);
   // The cache hands the refill out in address order.
   void* second = pool->alloc_page();
-  CHECK(static_cast<char*>(second) == static_cast<char*>(first) + kPageSize);
+  CHECK(static_cast<char*>(second) == static_cast<char*>(first) + kBlockSize);
   pool->free_page(second);
   pool->free_page(first);
   for (int i = 0; i < 10000; ++i) pool->free_page(pool->alloc_page());
@@ -111,7 +112,7 @@ TEST_CASE("gang pool: alloc_gang is address ordered, contiguous, and leaves the 
 
   std::vector<void*> gang(64);
   pool->alloc_gang(gang);
-  for (size_t i = 1; i < gang.size(); ++i) CHECK(static_cast<char*>(gang[i]) == static_cast<char*>(gang[i - 1]) + kPageSize);
+  for (size_t i = 1; i < gang.size(); ++i) CHECK(static_cast<char*>(gang[i]) == static_cast<char*>(gang[i - 1]) + kBlockSize);
   CHECK(count_runs(gang) == 1);
   PoolStats s = pool->stats();
   CHECK(s.pages_cached == cached);
@@ -179,7 +180,7 @@ TEST_CASE("gang pool: destroying the pool while a thread that used it is still a
     // A new pool afterwards works on the same thread (the stale cache is pruned, not reused).
     auto next = make_page_pool({});
     void* p = next->alloc_page();
-    std::memset(p, 1, kPageSize);
+    std::memset(p, 1, kBlockSize);
     next->free_page(p);
     CHECK(next->stats().allocs == 1);
   });

@@ -16,7 +16,7 @@ inline size_t iov_bytes(std::span<const iovec> iov) {
   return n;
 }
 
-inline bool page_aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kPageSize == 0; }
+inline bool page_aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kBlockSize == 0; }
 
 // Sets an environment variable for the scope of the object, then restores it.
 class ScopedEnv {

@@ -16,6 +16,7 @@
 #include "pool_test_util.h"
 
 using namespace chainfs::mem;
+using chainfs::kBlockSize;
 
 namespace {
 
@@ -46,13 +47,13 @@ struct Tag {
 void put_tag(void* p, uint64_t thread, uint64_t seq) {
   Tag t{thread, seq};
   std::memcpy(p, &t, sizeof t);
-  std::memcpy(static_cast<char*>(p) + kPageSize - sizeof t, &t, sizeof t);
+  std::memcpy(static_cast<char*>(p) + kBlockSize - sizeof t, &t, sizeof t);
 }
 
 bool tag_ok(const void* p, uint64_t thread) {
   Tag a, b;
   std::memcpy(&a, p, sizeof a);
-  std::memcpy(&b, static_cast<const char*>(p) + kPageSize - sizeof b, sizeof b);
+  std::memcpy(&b, static_cast<const char*>(p) + kBlockSize - sizeof b, sizeof b);
   return a.thread == thread && b.thread == thread && a.seq == b.seq;
 }
 

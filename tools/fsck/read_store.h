@@ -20,7 +20,7 @@ namespace chainfs::fsck {
 class ReadStore final : public btree::BlockStore {
  public:
   ReadStore(io::Device& dev, uint64_t data_start, uint64_t data_end)
-      : dev_(dev), data_start_(data_start), data_end_(data_end), buf_(btree::kBlockSize) {}
+      : dev_(dev), data_start_(data_start), data_end_(data_end), buf_(kBlockSize) {}
 
   int read_block(uint64_t blockno, void* buf) override;
   int write_block(uint64_t, const void*) override { return -EROFS; }

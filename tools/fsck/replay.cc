@@ -8,7 +8,6 @@
 
 namespace chainfs::fsck {
 
-using format::kBlockSize;
 
 namespace {
 

@@ -12,22 +12,22 @@ namespace chainfs::fsck {
 int WriteStore::read_block(uint64_t blockno, void* buf) {
   auto it = nodes_.find(blockno);
   if (it == nodes_.end()) return -kCorrupt;
-  std::memcpy(buf, it->second.get(), btree::kBlockSize);
+  std::memcpy(buf, it->second.get(), kBlockSize);
   return 0;
 }
 
 int WriteStore::write_block(uint64_t blockno, const void* buf) {
   auto it = nodes_.find(blockno);
   if (it == nodes_.end()) return -EINVAL;
-  std::memcpy(it->second.get(), buf, btree::kBlockSize);
+  std::memcpy(it->second.get(), buf, kBlockSize);
   return 0;
 }
 
 int WriteStore::alloc_block(uint64_t hint, uint64_t* blockno) {
   int r = alloc_(hint, blockno);
   if (r < 0) return r;
-  auto b = std::make_unique<char[]>(btree::kBlockSize);
-  std::memset(b.get(), 0, btree::kBlockSize);
+  auto b = std::make_unique<char[]>(kBlockSize);
+  std::memset(b.get(), 0, kBlockSize);
   nodes_[*blockno] = std::move(b);
   return 0;
 }
@@ -37,10 +37,10 @@ int WriteStore::alloc_block(uint64_t hint, uint64_t* blockno) {
 void WriteStore::free_block(uint64_t blockno) { nodes_.erase(blockno); }
 
 int WriteStore::flush() {
-  mem::AlignedBuffer buf(btree::kBlockSize);
+  mem::AlignedBuffer buf(kBlockSize);
   for (const auto& [b, bytes] : nodes_) {
-    std::memcpy(buf.data(), bytes.get(), btree::kBlockSize);
-    int r = dev_.write(b * btree::kBlockSize, buf.data(), btree::kBlockSize);
+    std::memcpy(buf.data(), bytes.get(), kBlockSize);
+    int r = dev_.write(b * kBlockSize, buf.data(), kBlockSize);
     if (r < 0) return r;
   }
   return 0;

@@ -32,7 +32,7 @@
 
 namespace {
 
-using chainfs::mem::kPageSize;
+using chainfs::kBlockSize;
 using chainfs::mem::make_page_pool;
 using chainfs::mem::PagePool;
 using chainfs::mem::PoolKind;
@@ -51,7 +51,7 @@ struct Allocator {
   void* alloc() {
     if (pool) return pool->alloc_page();
     void* p = nullptr;
-    if (posix_memalign(&p, kPageSize, kPageSize) != 0) std::abort();
+    if (posix_memalign(&p, kBlockSize, kBlockSize) != 0) std::abort();
     return p;
   }
   void free(void* p) {
@@ -203,7 +203,7 @@ std::optional<Layout> physical_layout(PagePool* pool) {
       for (size_t i = 0; i < compounds.back().page_count(); ++i) pages.push_back(compounds.back().page(i));
     } else {
       Allocator a;
-      for (size_t i = 0; i < kMib / kPageSize; ++i) pages.push_back(a.alloc());
+      for (size_t i = 0; i < kMib / kBlockSize; ++i) pages.push_back(a.alloc());
       plain.push_back(pages);
     }
     for (void* p : pages) static_cast<char*>(p)[0] = 1;  // fault the pages in
@@ -215,7 +215,7 @@ std::optional<Layout> physical_layout(PagePool* pool) {
     uint64_t prev = 0, run_bytes = 0;
     for (size_t i = 0; i < pages.size(); ++i) {
       uint64_t entry = 0;
-      off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(pages[i]) / kPageSize * sizeof entry);
+      off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(pages[i]) / kBlockSize * sizeof entry);
       if (pread(fd, &entry, sizeof entry, off) != sizeof entry) entry = 0;
       uint64_t pfn = entry & ((uint64_t{1} << 55) - 1);
       if (pfn == 0) out.reset();
@@ -224,11 +224,11 @@ std::optional<Layout> physical_layout(PagePool* pool) {
         ++runs;
         ++segments;
         run_bytes = 0;
-      } else if (run_bytes + kPageSize > kMaxSegment) {
+      } else if (run_bytes + kBlockSize > kMaxSegment) {
         ++segments;
         run_bytes = 0;
       }
-      run_bytes += kPageSize;
+      run_bytes += kBlockSize;
       prev = pfn;
     }
   }

@@ -61,7 +61,7 @@ int run_one(const Setup& s, cache::WriteStrategy w, const std::string& workload,
   cache::CacheOptions co;
   co.write = w;
   co.read = w == cache::WriteStrategy::kPage ? cache::ReadStrategy::kPage : cache::ReadStrategy::kGang;
-  uint64_t nblocks = s.size / cache::kBlock;
+  uint64_t nblocks = s.size / kBlockSize;
   const uint64_t ino = 2, base = s.offset_blocks;
   io::BlockStat before{}, after{};
   bool blk = io::read_block_stat_fd(dev->fd(), &before) == 0;
@@ -77,7 +77,7 @@ int run_one(const Setup& s, cache::WriteStrategy w, const std::string& workload,
     if (workload == "seq8k" || workload == "seq1m") {
       size_t chunk = workload == "seq8k" ? 8192 : (1 << 20);
       for (uint64_t off = 0; off < s.size && err == 0; off += chunk) {
-        uint64_t l = off / cache::kBlock, n = chunk / cache::kBlock;
+        uint64_t l = off / kBlockSize, n = chunk / kBlockSize;
         err = cache.write(ino, l, base + l, n, off, buf.data() + off % (buf.size() - chunk + 1), chunk, true);
       }
       if (err == 0) err = cache.fsync(ino);
@@ -85,7 +85,7 @@ int run_one(const Setup& s, cache::WriteStrategy w, const std::string& workload,
       uint64_t count = std::min<uint64_t>(nblocks, 65536);
       for (uint64_t i = 0; i < count && err == 0; ++i) {
         uint64_t l = rng() % nblocks;
-        err = cache.write(ino, l, base + l, 1, l * cache::kBlock, buf.data() + (i % 256) * 4096, 4096, false);
+        err = cache.write(ino, l, base + l, 1, l * kBlockSize, buf.data() + (i % 256) * 4096, 4096, false);
       }
       if (err == 0) err = cache.fsync(ino);
     } else {  // read1m, cold: this cache has never seen the file

@@ -11,6 +11,7 @@
 #include "test/fs/btree/tree_util.h"
 
 using namespace chainfs::btree;
+using chainfs::kBlockSize;
 using namespace chainfs::btree::test;
 
 namespace {

@@ -16,6 +16,7 @@
 #include "test/fs/btree/tree_util.h"
 
 using namespace chainfs::btree;
+using chainfs::kBlockSize;
 using namespace chainfs::btree::test;
 using namespace chainfs::format;
 

@@ -15,6 +15,7 @@
 #include "fs/format/xattr.h"
 
 using namespace chainfs::format;
+using chainfs::kBlockSize;
 
 namespace {
 Superblock sample_sb(uint64_t blocks = 262144) {

@@ -11,7 +11,6 @@
 namespace chainfs::fs {
 namespace {
 
-using format::kBlockSize;
 
 // A MemDevice that counts read requests.
 class CountingDevice final : public io::Device {

@@ -21,7 +21,6 @@
 #include "io/mem_device.h"
 
 using namespace chainfs;
-using format::kBlockSize;
 
 namespace {
 

@@ -493,13 +493,13 @@ void repair_ends_clean(io::Device& dev) {
 // tree node or xattr block found by its magic.
 std::vector<uint64_t> metadata_blocks(const std::vector<char>& img) {
   std::vector<uint64_t> out;
-  const uint64_t n = img.size() / format::kBlockSize;
+  const uint64_t n = img.size() / kBlockSize;
   // The journal region holds copies of metadata blocks, inert once the journal is empty.
   const uint64_t jstart = format::load_le64(img.data() + format::sb_off::kJStart);
   const uint64_t jend = jstart + format::load_le64(img.data() + format::sb_off::kJBlocks);
   for (uint64_t b = 0; b < n; ++b) {
     if (b >= jstart && b < jend) continue;
-    uint32_t magic = format::load_le32(img.data() + b * format::kBlockSize);
+    uint32_t magic = format::load_le32(img.data() + b * kBlockSize);
     if (magic == format::kSuperMagic || magic == format::kBitmapMagic || magic == format::kXattrMagic ||
         magic == 0x4e544243 /* B+tree node */ || (magic & 0xffff) == format::kInodeMagic)
       out.push_back(b);
@@ -526,7 +526,7 @@ const std::vector<char>& random_image() {
 // Whether the image's block bitmap marks blk in use.
 bool marked_used(const std::vector<char>& img, uint64_t blk) {
   const uint64_t start = format::load_le64(img.data() + format::sb_off::kBbStart);
-  const uint64_t at = (start + blk / format::kBitsPerBitmapBlock) * format::kBlockSize + format::kBitmapHeader +
+  const uint64_t at = (start + blk / format::kBitsPerBitmapBlock) * kBlockSize + format::kBitmapHeader +
                       blk % format::kBitsPerBitmapBlock / 8;
   return static_cast<uint8_t>(img[at]) >> (blk % 8) & 1;
 }
@@ -546,8 +546,8 @@ void byte_flips(const std::vector<char>& img, bool must_detect) {
     std::vector<uint64_t> hit;
     for (int i = 0; i < flips; ++i) {
       uint64_t blk = meta[rng() % meta.size()];
-      size_t off = rng() % format::kBlockSize;
-      bytes[blk * format::kBlockSize + off] ^= static_cast<char>(1 + rng() % 255);
+      size_t off = rng() % kBlockSize;
+      bytes[blk * kBlockSize + off] ^= static_cast<char>(1 + rng() % 255);
       hit.push_back(blk);
       INFO("flipped block " << blk << " byte " << off);
     }
@@ -558,7 +558,7 @@ void byte_flips(const std::vector<char>& img, bool must_detect) {
     // Freed tree nodes and xattr blocks keep their old bytes (and magic) but are free in
     // the bitmap: nothing reads them, so nothing can be found there either.
     if (must_detect && flips == 1 && marked_used(img, hit[0])) {
-      uint32_t m = format::load_le32(img.data() + hit[0] * format::kBlockSize);
+      uint32_t m = format::load_le32(img.data() + hit[0] * kBlockSize);
       if ((m & 0xffff) != format::kInodeMagic) {
         CHECK_MESSAGE(r.exit_code() != 0, "block " << hit[0] << " magic " << std::hex << m);
       }
@@ -585,12 +585,12 @@ void valid_crc_nonsense(const std::vector<char>& img) {
     auto dev = copy_of(img);
     std::vector<char>& bytes = dev->bytes();
     const uint64_t blk = meta[rng() % meta.size()];
-    char* b = bytes.data() + blk * format::kBlockSize;
+    char* b = bytes.data() + blk * kBlockSize;
     const uint32_t magic = format::load_le32(b);
     for (int i = 0, n = 1 + static_cast<int>(rng() % 3); i < n; ++i) {
-      size_t off = (rng() % (format::kBlockSize / 8)) * 8;
+      size_t off = (rng() % (kBlockSize / 8)) * 8;
       if (rng() % 2 == 0) off = rng() % 320;  // headers and inode fields are near the start
-      off = std::min<size_t>(off, format::kBlockSize - 8);
+      off = std::min<size_t>(off, kBlockSize - 8);
       format::store_le64(b + off, values[rng() % std::size(values)]);
     }
     // Re-seal whatever kind of block it was, so the nonsense gets past the checksum.
@@ -607,7 +607,7 @@ void valid_crc_nonsense(const std::vector<char>& img) {
         format::store_le32(slot + 4, crc);
       }
     } else {
-      format::store_le32(b + 4, format::crc32c::block(b, format::kBlockSize, 4));
+      format::store_le32(b + 4, format::crc32c::block(b, kBlockSize, 4));
     }
     CheckResult r = run(*dev);
     CHECK((r.exit_code() == 0 || r.exit_code() == 4 || r.exit_code() == 8));
