@@ -27,7 +27,7 @@ acl::Acl named_user(uint16_t owner, uint16_t user, uint16_t group, uint16_t mask
           {acl::kMask, mask, kNone},
           {acl::kOther, other, kNone}};
 }
-acl::Acl base(uint16_t owner, uint16_t group, uint16_t other) {
+acl::Acl base_acl(uint16_t owner, uint16_t group, uint16_t other) {
   return {{acl::kUserObj, owner, kNone}, {acl::kGroupObj, group, kNone}, {acl::kOther, other, kNone}};
 }
 std::string raw(std::initializer_list<acl::Entry> es) { return acl::encode(acl::Acl(es)); }
@@ -64,7 +64,7 @@ TEST_CASE("ACL codec: the kernel's byte layout, round trip") {
 
 TEST_CASE("ACL codec: garbage and invalid lists are EINVAL") {
   acl::Acl out;
-  std::string good = acl::encode(base(6, 4, 4));
+  std::string good = acl::encode(base_acl(6, 4, 4));
   CHECK(acl::decode("", &out) == -EINVAL);
   CHECK(acl::decode("x", &out) == -EINVAL);
   CHECK(acl::decode(good.substr(0, good.size() - 1), &out) == -EINVAL);  // partial entry
@@ -103,7 +103,7 @@ TEST_CASE("ACL codec: garbage and invalid lists are EINVAL") {
 
 TEST_CASE("ACL rules: equivalent mode, chmod, inheritance") {
   uint32_t mode = S_IFREG | S_ISGID | 0777;
-  CHECK(acl::equiv_mode(base(6, 4, 0), &mode));
+  CHECK(acl::equiv_mode(base_acl(6, 4, 0), &mode));
   CHECK(mode == (S_IFREG | S_ISGID | 0640));
   CHECK_FALSE(acl::equiv_mode(named_user(7, 6, 5, 3, 1), &mode));
   CHECK((mode & 0777) == 0731);  // the group class shows the mask
@@ -111,9 +111,9 @@ TEST_CASE("ACL rules: equivalent mode, chmod, inheritance") {
   acl::Acl a = named_user(7, 6, 5, 6, 4);
   acl::chmod(&a, 0751);
   CHECK(a == named_user(7, 6, 5, 5, 1));  // the mask, not the owning group, takes g
-  acl::Acl b = base(6, 4, 4);
+  acl::Acl b = base_acl(6, 4, 4);
   acl::chmod(&b, 0700);
-  CHECK(b == base(7, 0, 0));
+  CHECK(b == base_acl(7, 0, 0));
 
   // A default ACL rwx for everyone, named user rw, and a file created 0640: the entries are
   // masked by the mode, and the mode's group bits become the mask's.
@@ -122,7 +122,7 @@ TEST_CASE("ACL rules: equivalent mode, chmod, inheritance") {
   CHECK(acl::create_masq(&d, &fmode));
   CHECK(d == named_user(6, 6, 7, 4, 0));
   CHECK(fmode == (S_IFREG | 0640));
-  acl::Acl e = base(7, 5, 0);
+  acl::Acl e = base_acl(7, 5, 0);
   uint32_t dmode = S_IFDIR | 0777;
   CHECK_FALSE(acl::create_masq(&e, &dmode));  // base entries only: the mode says it all
   CHECK(dmode == (S_IFDIR | 0750));
@@ -161,14 +161,14 @@ TEST_CASE("ACLs on a filesystem: access ACL sets the mode, chmod updates the mas
   // the caller may not keep it.
   chmod.mode = S_ISGID | 0640;
   REQUIRE(m->setattr(f->ino, chmod).ok());
-  REQUIRE(m->setxattr(f->ino, acl::kAccessName, acl::encode(base(7, 5, 5)), 0, true) == 0);
+  REQUIRE(m->setxattr(f->ino, acl::kAccessName, acl::encode(base_acl(7, 5, 5)), 0, true) == 0);
   CHECK(perms(m, f->ino) == 0755);
   CHECK(get(m, f->ino, acl::kAccessName) == "err " + std::to_string(-ENODATA));
   CHECK(*m->listxattr(f->ino, nullptr, 0) == 0);
   // Removing an ACL that is not there succeeds; garbage is refused; no default ACL on files.
   CHECK(m->removexattr(f->ino, acl::kAccessName) == 0);
   CHECK(m->setxattr(f->ino, acl::kAccessName, "garbage!", 0) == -EINVAL);
-  CHECK(m->setxattr(f->ino, acl::kDefaultName, acl::encode(base(7, 5, 5)), 0) == -EACCES);
+  CHECK(m->setxattr(f->ino, acl::kDefaultName, acl::encode(base_acl(7, 5, 5)), 0) == -EACCES);
   auto l = m->symlink(me, kRootIno, "l", "f");
   CHECK(m->setxattr(l->ino, acl::kAccessName, v, 0) == -EOPNOTSUPP);
 }
@@ -199,7 +199,7 @@ TEST_CASE("ACLs on a filesystem: default ACL inheritance on create and mkdir") {
   auto l = m->symlink(me, d->ino, "l", "f");
   REQUIRE(l.ok());
   CHECK(*m->listxattr(l->ino, nullptr, 0) == 0);
-  REQUIRE(m->setxattr(d->ino, acl::kDefaultName, acl::encode(base(6, 0, 0)), 0) == 0);
+  REQUIRE(m->setxattr(d->ino, acl::kDefaultName, acl::encode(base_acl(6, 0, 0)), 0) == 0);
   auto g = m->mknod(me, d->ino, "g", S_IFREG | 0666, 0);
   REQUIRE(g.ok());
   CHECK(perms(m, g->ino) == 0600);
