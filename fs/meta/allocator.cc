@@ -89,7 +89,7 @@ void store_bitmap(BlockCache& cache, format::BitmapKind kind, uint64_t start, co
 
 int BlockAllocator::load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitmap_blocks,
                          uint64_t block_count, uint64_t reserved, std::string* why) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   bits_.resize(block_count);
   bitmap_start_ = bitmap_start;
   reserved_ = reserved;
@@ -140,7 +140,7 @@ void BlockAllocator::take_locked(uint64_t start, uint64_t len) {
 }
 
 int BlockAllocator::alloc(uint64_t goal, uint32_t want, bool metadata, uint64_t* start, uint32_t* got) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   uint64_t usable = free_count_ - limbo_count_;
   uint64_t avail = metadata ? usable : (usable > reserved_ ? usable - reserved_ : 0);
   if (avail == 0 || free_.empty()) return -ENOSPC;
@@ -198,7 +198,7 @@ void BlockAllocator::insert_free_locked(uint64_t start, uint64_t len) {
 }
 
 void BlockAllocator::free(uint64_t start, uint64_t len) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   // Only blocks that are in use: a corrupt extent pointing at free blocks must not
   // corrupt the free-extent map or the counts.
   uint64_t end = std::min(start + len, bits_.items());
@@ -219,17 +219,17 @@ void BlockAllocator::free(uint64_t start, uint64_t len) {
 }
 
 std::vector<BlockRange> BlockAllocator::take_freed() {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return std::move(freed_);
 }
 
 void BlockAllocator::give_back_freed(const std::vector<BlockRange>& ranges) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   freed_.insert(freed_.end(), ranges.begin(), ranges.end());
 }
 
 void BlockAllocator::release(const std::vector<BlockRange>& ranges) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   for (const BlockRange& r : ranges) {
     insert_free_locked(r.start, r.len);
     limbo_count_ -= std::min(limbo_count_, r.len);
@@ -237,55 +237,55 @@ void BlockAllocator::release(const std::vector<BlockRange>& ranges) {
 }
 
 bool BlockAllocator::has_freed() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return !freed_.empty();
 }
 
 uint64_t BlockAllocator::free_unreserved() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return free_count_ > reserved_ ? free_count_ - reserved_ : 0;
 }
 
 uint64_t BlockAllocator::limbo_blocks() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return limbo_count_;
 }
 
 bool BlockAllocator::has_dirty() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return !dirty_.empty();
 }
 
 bool InodeAllocator::has_dirty() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return !dirty_.empty();
 }
 
 uint64_t BlockAllocator::free_blocks() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return free_count_;
 }
 
 uint64_t BlockAllocator::available_blocks() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   uint64_t usable = free_count_ - limbo_count_;
   return usable > reserved_ ? usable - reserved_ : 0;
 }
 
 bool BlockAllocator::in_use(uint64_t blk) const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return bits_.test(blk);
 }
 
 void BlockAllocator::write_back(BlockCache& cache) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   store_bitmap(cache, format::BitmapKind::kBlocks, bitmap_start_, bits_, dirty_);
   dirty_.clear();
 }
 
 int InodeAllocator::load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitmap_blocks,
                          uint64_t inode_count, std::string* why) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   bits_.resize(inode_count);
   count_ = inode_count;
   bitmap_start_ = bitmap_start;
@@ -298,7 +298,7 @@ int InodeAllocator::load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitm
 }
 
 int InodeAllocator::alloc(uint64_t* ino) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   if (free_count_ == 0) return -ENOSPC;
   uint64_t i = bits_.find_zero(cursor_ < count_ ? cursor_ : 0);
   if (i >= count_) i = bits_.find_zero(0);
@@ -312,7 +312,7 @@ int InodeAllocator::alloc(uint64_t* ino) {
 }
 
 void InodeAllocator::free(uint64_t ino) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   uint64_t i = ino - 1;
   if (!bits_.test(i)) return;
   bits_.clear(i);
@@ -321,17 +321,17 @@ void InodeAllocator::free(uint64_t ino) {
 }
 
 bool InodeAllocator::in_use(uint64_t ino) const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return ino >= 1 && ino <= count_ && bits_.test(ino - 1);
 }
 
 uint64_t InodeAllocator::free_inodes() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return free_count_;
 }
 
 void InodeAllocator::write_back(BlockCache& cache) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   store_bitmap(cache, format::BitmapKind::kInodes, bitmap_start_, bits_, dirty_);
   dirty_.clear();
 }

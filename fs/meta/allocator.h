@@ -14,11 +14,12 @@
 // Thread-safe; mu_ is taken after inode locks and before the block cache's lock.
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/format/bitmap.h"
 #include "fs/meta/block_cache.h"
 
@@ -51,69 +52,71 @@ class BlockAllocator {
  public:
   // Reads and verifies the bitmap blocks; -EUCLEAN with *why on a bad block.
   int load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitmap_blocks, uint64_t block_count,
-           uint64_t reserved, std::string* why);
+           uint64_t reserved, std::string* why) EXCLUDES(mu_);
 
   // Allocates up to want (>= 1) contiguous blocks, preferring goal, then the first run at
   // or after goal that holds want, then any run. Data allocations (!metadata) may not
   // use the reserved blocks. 0 with *start/*got, or -ENOSPC.
-  int alloc(uint64_t goal, uint32_t want, bool metadata, uint64_t* start, uint32_t* got);
+  int alloc(uint64_t goal, uint32_t want, bool metadata, uint64_t* start, uint32_t* got) EXCLUDES(mu_);
   // Frees blocks (data or metadata): free in the bitmap, allocatable after release().
-  void free(uint64_t start, uint64_t len);
+  void free(uint64_t start, uint64_t len) EXCLUDES(mu_);
   // The ranges freed since the last call (by the running transaction).
-  std::vector<BlockRange> take_freed();
+  std::vector<BlockRange> take_freed() EXCLUDES(mu_);
   // The transaction that freed them did not commit: they belong to the next one.
-  void give_back_freed(const std::vector<BlockRange>& ranges);
+  void give_back_freed(const std::vector<BlockRange>& ranges) EXCLUDES(mu_);
   // Freed ranges become allocatable.
-  void release(const std::vector<BlockRange>& ranges);
+  void release(const std::vector<BlockRange>& ranges) EXCLUDES(mu_);
 
-  bool has_dirty() const;
-  bool has_freed() const;
-  uint64_t free_blocks() const;       // free in the bitmap (what the superblock records)
-  uint64_t available_blocks() const;  // allocatable for data: free, released, minus reserved
-  uint64_t limbo_blocks() const;      // freed but not yet released
-  uint64_t free_unreserved() const;   // free in the bitmap minus reserved (statfs)
+  bool has_dirty() const EXCLUDES(mu_);
+  bool has_freed() const EXCLUDES(mu_);
+  uint64_t free_blocks() const EXCLUDES(mu_);       // free in the bitmap (what the superblock records)
+  uint64_t available_blocks() const EXCLUDES(mu_);  // allocatable for data: free, released, minus reserved
+  uint64_t limbo_blocks() const EXCLUDES(mu_);      // freed but not yet released
+  uint64_t free_unreserved() const EXCLUDES(mu_);   // free in the bitmap minus reserved (statfs)
   // Encodes the changed bitmap blocks into the cache.
-  void write_back(BlockCache& cache);
+  void write_back(BlockCache& cache) EXCLUDES(mu_);
   // True when the bit is set (for tests and consistency checks).
-  bool in_use(uint64_t blk) const;
+  bool in_use(uint64_t blk) const EXCLUDES(mu_);
 
  private:
-  void insert_free_locked(uint64_t start, uint64_t len);
-  void take_locked(uint64_t start, uint64_t len);
-  void touch_locked(uint64_t start, uint64_t len);
+  void insert_free_locked(uint64_t start, uint64_t len) REQUIRES(mu_);
+  void take_locked(uint64_t start, uint64_t len) REQUIRES(mu_);
+  void touch_locked(uint64_t start, uint64_t len) REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  Bitmap bits_;
-  std::map<uint64_t, uint64_t> free_;  // start -> length, coalesced
-  uint64_t free_count_ = 0;
-  uint64_t reserved_ = 0;
-  uint64_t bitmap_start_ = 0;
-  std::set<uint32_t> dirty_;
-  std::vector<BlockRange> freed_;  // freed by the running transaction
-  uint64_t limbo_count_ = 0;       // freed, not yet released
+  mutable base::Mutex mu_;
+  Bitmap bits_ GUARDED_BY(mu_);
+  std::map<uint64_t, uint64_t> free_ GUARDED_BY(mu_);  // start -> length, coalesced
+  uint64_t free_count_ GUARDED_BY(mu_) = 0;
+  uint64_t reserved_ GUARDED_BY(mu_) = 0;
+  uint64_t bitmap_start_ GUARDED_BY(mu_) = 0;
+  std::set<uint32_t> dirty_ GUARDED_BY(mu_);
+  std::vector<BlockRange> freed_ GUARDED_BY(mu_);  // freed by the running transaction
+  uint64_t limbo_count_ GUARDED_BY(mu_) = 0;       // freed, not yet released
 };
 
 class InodeAllocator {
  public:
   int load(BlockCache& cache, uint64_t bitmap_start, uint64_t bitmap_blocks, uint64_t inode_count,
-           std::string* why);
+           std::string* why) EXCLUDES(mu_);
   // 0 with *ino, or -ENOSPC.
-  int alloc(uint64_t* ino);
-  void free(uint64_t ino);
-  bool in_use(uint64_t ino) const;
-  uint64_t free_inodes() const;
-  bool has_dirty() const;
+  int alloc(uint64_t* ino) EXCLUDES(mu_);
+  void free(uint64_t ino) EXCLUDES(mu_);
+  bool in_use(uint64_t ino) const EXCLUDES(mu_);
+  uint64_t free_inodes() const EXCLUDES(mu_);
+  bool has_dirty() const EXCLUDES(mu_);
   uint64_t inode_count() const { return count_; }
-  void write_back(BlockCache& cache);
+  void write_back(BlockCache& cache) EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  Bitmap bits_;  // bit k = inode k+1
+  mutable base::Mutex mu_;
+  Bitmap bits_ GUARDED_BY(mu_);  // bit k = inode k+1
+  // Written once by load(), at mount before other threads use the allocator; read without
+  // mu_ by inode_count().
   uint64_t count_ = 0;
-  uint64_t free_count_ = 0;
-  uint64_t cursor_ = 0;
-  uint64_t bitmap_start_ = 0;
-  std::set<uint32_t> dirty_;
+  uint64_t free_count_ GUARDED_BY(mu_) = 0;
+  uint64_t cursor_ GUARDED_BY(mu_) = 0;
+  uint64_t bitmap_start_ GUARDED_BY(mu_) = 0;
+  std::set<uint32_t> dirty_ GUARDED_BY(mu_);
 };
 
 }  // namespace chainfs::fs

@@ -9,7 +9,7 @@
 namespace chainfs::fs {
 
 
-BlockCache::Entry* BlockCache::load(std::unique_lock<std::mutex>& g, uint64_t blk, uint64_t ra_end, int* err) {
+BlockCache::Entry* BlockCache::load(uint64_t blk, uint64_t ra_end, int* err) {
   for (;;) {
     if (auto it = map_.find(blk); it != map_.end()) return it->second.get();
     if (auto c = committed_.find(blk); c != committed_.end()) {
@@ -26,7 +26,8 @@ BlockCache::Entry* BlockCache::load(std::unique_lock<std::mutex>& g, uint64_t bl
     uint64_t n = 1;
     while (n < kMaxReadahead && blk + n < ra_end && !map_.count(blk + n) && !committed_.count(blk + n)) ++n;
     const uint64_t epoch = epoch_;
-    g.unlock();
+    // The buffers are allocated before mu_ is dropped: nothing that can throw runs while the
+    // caller's lock is not held.
     std::vector<mem::AlignedBuffer> bufs;
     std::vector<struct iovec> iov;
     bufs.reserve(n);
@@ -35,8 +36,9 @@ BlockCache::Entry* BlockCache::load(std::unique_lock<std::mutex>& g, uint64_t bl
       bufs.emplace_back(kBlockSize);
       iov.push_back({bufs.back().data(), kBlockSize});
     }
+    mu_.unlock();
     int r = dev_.readv(blk * kBlockSize, iov.data(), static_cast<int>(n));
-    g.lock();
+    mu_.lock();
     if (r < 0) {
       *err = r;
       return nullptr;
@@ -68,7 +70,7 @@ void BlockCache::trim_locked() {
 
 int BlockCache::read_uncached(uint64_t first, uint64_t n, char* buf) {
   if (int r = dev_.read(first * kBlockSize, buf, n * kBlockSize); r < 0) return r;
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   for (auto& [blk, img] : committed_)
     if (blk >= first && blk < first + n) std::memcpy(buf + (blk - first) * kBlockSize, img->data(), kBlockSize);
   return 0;
@@ -84,25 +86,25 @@ void BlockCache::set_dirty_locked(Entry& e, bool dirty) {
 }
 
 int BlockCache::read(uint64_t blk, void* buf) {
-  std::unique_lock g(mu_);
+  base::MutexLock g(mu_);
   int err = 0;
-  Entry* e = load(g, blk, 0, &err);
+  Entry* e = load(blk, 0, &err);
   if (!e) return err;
   std::memcpy(buf, e->buf.data(), kBlockSize);
   return 0;
 }
 
 int BlockCache::read_part(uint64_t blk, size_t off, size_t len, void* buf, uint64_t ra_end) {
-  std::unique_lock g(mu_);
+  base::MutexLock g(mu_);
   int err = 0;
-  Entry* e = load(g, blk, ra_end, &err);
+  Entry* e = load(blk, ra_end, &err);
   if (!e) return err;
   std::memcpy(buf, e->buf.data() + off, len);
   return 0;
 }
 
 void BlockCache::write(uint64_t blk, const void* buf) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   auto& slot = map_[blk];
   if (!slot) {
     slot = std::make_unique<Entry>();
@@ -113,9 +115,9 @@ void BlockCache::write(uint64_t blk, const void* buf) {
 }
 
 int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
-  std::unique_lock g(mu_);
+  base::MutexLock g(mu_);
   int err = 0;
-  Entry* e = load(g, blk, 0, &err);
+  Entry* e = load(blk, 0, &err);
   if (!e) return err;
   fn(e->buf.data());
   set_dirty_locked(*e, true);
@@ -123,7 +125,7 @@ int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
 }
 
 void BlockCache::forget(uint64_t blk) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   ++epoch_;
   auto it = map_.find(blk);
   if (it == map_.end()) return;
@@ -132,7 +134,7 @@ void BlockCache::forget(uint64_t blk) {
 }
 
 int BlockCache::flush_dirty() {
-  std::lock_guard fg(flush_mu_);
+  base::MutexLock fg(flush_mu_);
   // The running transaction's blocks, written home; a block re-dirtied while it is being
   // written stays dirty for the next round.
   std::vector<BlockImage> batch = take_dirty();
@@ -143,7 +145,7 @@ int BlockCache::flush_dirty() {
 
 std::vector<BlockImage> BlockCache::take_dirty() {
   std::vector<BlockImage> out;
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   out.reserve(dirty_n_.load(std::memory_order_relaxed));
   for (auto& [blk, e] : map_) {
     if (!e->dirty) continue;
@@ -157,7 +159,7 @@ std::vector<BlockImage> BlockCache::take_dirty() {
 }
 
 void BlockCache::redirty(const std::vector<BlockImage>& blocks) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   for (const BlockImage& b : blocks) {
     auto& slot = map_[b.home];
     if (!slot) {
@@ -171,17 +173,17 @@ void BlockCache::redirty(const std::vector<BlockImage>& blocks) {
 }
 
 void BlockCache::add_committed(const std::vector<BlockImage>& blocks) {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   for (const BlockImage& b : blocks) committed_[b.home] = b.data;
 }
 
 bool BlockCache::awaiting_checkpoint(uint64_t blk) const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return committed_.count(blk) != 0;
 }
 
 size_t BlockCache::committed_count() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return committed_.size();
 }
 
@@ -196,7 +198,7 @@ int BlockCache::write_home(std::vector<BlockImage> blocks) {
 int BlockCache::checkpoint() {
   std::vector<BlockImage> all;
   {
-    std::lock_guard g(mu_);
+    base::MutexLock g(mu_);
     all.reserve(committed_.size());
     for (auto& [blk, img] : committed_) all.push_back({blk, img});
   }
@@ -204,13 +206,13 @@ int BlockCache::checkpoint() {
 }
 
 void BlockCache::checkpoint_done() {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   ++epoch_;
   committed_.clear();
 }
 
 size_t BlockCache::size() const {
-  std::lock_guard g(mu_);
+  base::MutexLock g(mu_);
   return map_.size();
 }
 

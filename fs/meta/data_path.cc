@@ -30,7 +30,7 @@ DataPath::DataPath(io::Device& dev, const MountOptions& opts)
     stats_ = std::make_unique<cache::StatsWriter>(opts.stats_path, [this, mount] {
       nlohmann::json j = pages_->stats_json();
       j["mount"] = mount;
-      std::lock_guard g(extra_mu_);
+      base::MutexLock g(extra_mu_);
       for (auto& [key, fn] : extra_) j[key] = fn();
       return j;
     });
@@ -46,7 +46,7 @@ DataPath::~DataPath() {
 }
 
 void DataPath::add_stats(std::string key, std::function<nlohmann::json()> fn) {
-  std::lock_guard g(extra_mu_);
+  base::MutexLock g(extra_mu_);
   extra_[std::move(key)] = std::move(fn);
 }
 

@@ -8,9 +8,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/cache/engine_config.h"
 #include "fs/cache/page_cache.h"
 #include "fs/cache/stats_writer.h"
@@ -38,14 +39,14 @@ class DataPath {
   uint64_t data_writes() const;
   // Adds a section to the statistics JSON (the metadata layer's journal, say); fn may be
   // called from the statistics thread until the DataPath is gone.
-  void add_stats(std::string key, std::function<nlohmann::json()> fn);
+  void add_stats(std::string key, std::function<nlohmann::json()> fn) EXCLUDES(extra_mu_);
 
  private:
   io::Engine engine_;
   std::unique_ptr<mem::PagePool> pool_;
   std::unique_ptr<cache::PageCache> pages_;
-  std::mutex extra_mu_;
-  std::map<std::string, std::function<nlohmann::json()>> extra_;  // guarded by extra_mu_
+  base::Mutex extra_mu_;
+  std::map<std::string, std::function<nlohmann::json()>> extra_ GUARDED_BY(extra_mu_);
   std::unique_ptr<cache::StatsWriter> stats_;
 };
 

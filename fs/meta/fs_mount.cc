@@ -74,7 +74,7 @@ int FilesystemImpl::mount(std::string* msg) {
   }
   was_unclean_ = sb.state == format::kStateMounted;
   {
-    std::lock_guard g(vol_.sb_mu);
+    base::MutexLock g(vol_.sb_mu);
     vol_.sb = sb;
   }
   if (!read_only_) {
@@ -87,7 +87,7 @@ int FilesystemImpl::mount(std::string* msg) {
         *msg = fmt::format("cannot create the journal: {}", std::strerror(-r));
         return r;
       }
-      std::lock_guard g(vol_.sb_mu);
+      base::MutexLock g(vol_.sb_mu);
       vol_.sb.compat |= format::kCompatJournal;
       spdlog::info("chainfs: created the metadata journal ({} blocks)", sb.journal_blocks);
     }
@@ -117,7 +117,7 @@ int FilesystemImpl::mount(std::string* msg) {
       }
       ino = next;
     }
-    std::lock_guard g(vol_.sb_mu);
+    base::MutexLock g(vol_.sb_mu);
     vol_.sb.orphan_head = 0;
     vol_.sb.state = format::kStateMounted;
     vol_.sb.mount_count++;
@@ -201,7 +201,7 @@ int FilesystemImpl::write_super_in_place(bool recover) {
   mem::AlignedBuffer buf(kBlockSize);
   uint64_t backup = 0;
   {
-    std::lock_guard g(vol_.sb_mu);
+    base::MutexLock g(vol_.sb_mu);
     if (recover) {
       vol_.sb.incompat |= format::kIncompatRecover;
       vol_.sb.state = format::kStateMounted;  // what fsck and a reader of the device see while mounted
@@ -249,14 +249,16 @@ int FilesystemImpl::set_read_only(bool ro) {
     read_only_ = true;
     return 0;
   }
-  if (!journal_) {
-    std::lock_guard sg(vol_.sb_mu);
-    open_journal(vol_.sb);
+  bool journalled = false;
+  {
+    base::MutexLock sg(vol_.sb_mu);
+    if (!journal_) open_journal(vol_.sb);
+    journalled = vol_.sb.compat & format::kCompatJournal;
   }
   // A read-only mount may hold a journal replayed in memory: it goes home first.
-  int r = (vol_.sb.compat & format::kCompatJournal) ? checkpoint_locked() : journal_->create();
+  int r = journalled ? checkpoint_locked() : journal_->create();
   if (r == 0) {
-    std::lock_guard sg(vol_.sb_mu);
+    base::MutexLock sg(vol_.sb_mu);
     vol_.sb.compat |= format::kCompatJournal;
   }
   if (r == 0) r = write_super_in_place(true);
@@ -300,7 +302,7 @@ Result<FsStat> FilesystemImpl::statfs() {
   s.blocks_avail = vol_.balloc.free_unreserved();
   s.files = vol_.ialloc.inode_count();
   s.files_free = vol_.ialloc.free_inodes();
-  std::lock_guard g(vol_.sb_mu);
+  base::MutexLock g(vol_.sb_mu);
   uint64_t id = 0;
   for (int i = 0; i < 8; ++i) id = id << 8 | vol_.sb.uuid[static_cast<size_t>(i)];
   for (int i = 8; i < 16; ++i) id ^= uint64_t{vol_.sb.uuid[static_cast<size_t>(i)]} << (8 * (i - 8));

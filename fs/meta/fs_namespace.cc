@@ -93,7 +93,7 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::new_inode(const Caller& who, In
   d.rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? rdev : 0;
   d.atime = d.mtime = d.ctime = d.btime = now_ts();
   {
-    std::lock_guard g(vol_.sb_mu);
+    base::MutexLock g(vol_.sb_mu);
     d.generation = vol_.sb.next_generation++;
   }
   if (S_ISDIR(mode)) d.parent = parent.ino;

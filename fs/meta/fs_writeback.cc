@@ -142,7 +142,7 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_erro
   vol_.balloc.write_back(vol_.cache);
   vol_.ialloc.write_back(vol_.cache);
   {
-    std::lock_guard g(vol_.sb_mu);
+    base::MutexLock g(vol_.sb_mu);
     format::Superblock& sb = vol_.sb;
     sb.orphan_head = orphan_list.empty() ? 0 : orphan_list.front();
     sb.free_blocks = vol_.balloc.free_blocks();

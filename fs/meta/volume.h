@@ -5,9 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/btree/block_store.h"
 #include "fs/format/inode.h"
 #include "fs/format/superblock.h"
@@ -52,8 +53,8 @@ class Volume {
   BlockAllocator balloc;
   InodeAllocator ialloc;
 
-  std::mutex sb_mu;  // guards sb; a leaf lock
-  format::Superblock sb;
+  base::Mutex sb_mu;  // a leaf lock
+  format::Superblock sb GUARDED_BY(sb_mu);
 
  private:
   uint64_t data_start_ = 0, block_count_ = 0;
