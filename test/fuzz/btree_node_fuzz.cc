@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // What the readers do with a verified node: nothing may read outside the block.
   const uint8_t* p = b.data();
   const unsigned n = node::count(p);
-  std::vector<uint8_t> again(fuzz::kBlockSize);
+  std::vector<uint8_t> again(chainfs::kBlockSize);
   if (node::level(p) == 0) {
     std::vector<node::LeafEntry> e;
     for (unsigned i = 0; i < n; ++i) {

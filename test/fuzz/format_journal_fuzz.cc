@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(r == 0 || r == -EUCLEAN);
   if (r == 0) {
     FUZZ_CHECK(js.tail >= 1 && js.tail < js.blocks);
-    std::vector<uint8_t> again(fuzz::kBlockSize);
+    std::vector<uint8_t> again(chainfs::kBlockSize);
     format::encode_journal_super(js, again.data());
     format::JournalSuper js2;
     FUZZ_CHECK(format::decode_journal_super(again.data(), &js2, &why) == 0);
@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint64_t> homes;
   if (format::decode_journal_desc(b.data(), seq, uuid, &homes)) {
     FUZZ_CHECK(!homes.empty() && homes.size() <= format::kJournalTagsPerDesc);
-    std::vector<uint8_t> again(fuzz::kBlockSize);
+    std::vector<uint8_t> again(chainfs::kBlockSize);
     format::encode_journal_desc(seq, uuid, homes.data(), static_cast<uint32_t>(homes.size()), again.data());
     std::vector<uint64_t> homes2;
     FUZZ_CHECK(format::decode_journal_desc(again.data(), seq, uuid, &homes2) && homes2 == homes);
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   format::JournalCommit c;
   if (format::decode_journal_commit(b.data(), seq, uuid, &c)) {
     FUZZ_CHECK(c.seq == seq && c.uuid == uuid);
-    std::vector<uint8_t> again(fuzz::kBlockSize);
+    std::vector<uint8_t> again(chainfs::kBlockSize);
     format::encode_journal_commit(c, again.data());
     format::JournalCommit c2;
     FUZZ_CHECK(format::decode_journal_commit(again.data(), seq, uuid, &c2));

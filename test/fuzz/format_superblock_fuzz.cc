@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(r == 0 || !why.empty());
   if (r == 0) {
     // What decodes encodes to a block that decodes to the same superblock.
-    std::vector<uint8_t> once(fuzz::kBlockSize), twice(fuzz::kBlockSize);
+    std::vector<uint8_t> once(chainfs::kBlockSize), twice(chainfs::kBlockSize);
     format::encode_superblock(sb, once.data());
     format::Superblock again;
     FUZZ_CHECK(format::decode_superblock(once.data(), device_blocks, &again, &why) == 0);

@@ -55,17 +55,17 @@ std::string le(uint64_t v, int bytes) {
 // Cuts img's blocks by kind into decoder seeds.
 void cut(io::MemDevice& dev) {
   const char* img = dev.bytes().data();
-  const uint64_t blocks = dev.size_bytes() / fuzz::kBlockSize;
+  const uint64_t blocks = dev.size_bytes() / chainfs::kBlockSize;
   format::Superblock sb;
   std::string why;
   if (format::decode_superblock(img, blocks, &sb, &why) < 0) return;
   std::map<std::string, size_t> taken;
   auto want = [&](const char* kind) { return taken[kind]++ < kPerKind; };
-  auto block = [&](uint64_t b) { return std::string(img + b * fuzz::kBlockSize, fuzz::kBlockSize); };
+  auto block = [&](uint64_t b) { return std::string(img + b * chainfs::kBlockSize, chainfs::kBlockSize); };
   put("format_superblock", std::string(1, '\0') + le(blocks, 4) + block(0));
   put("format_superblock", std::string(1, '\0') + le(blocks, 4) + block(blocks - 1));
   for (uint64_t b = 0; b < blocks; ++b) {
-    const auto* p = reinterpret_cast<const uint8_t*>(img + b * fuzz::kBlockSize);
+    const auto* p = reinterpret_cast<const uint8_t*>(img + b * chainfs::kBlockSize);
     const uint32_t magic = format::load_le32(p);
     if (magic == format::kBitmapMagic && want("bitmap")) {
       const uint8_t kind = format::load_le32(p + 8) == 2 ? 2 : 0;
@@ -94,7 +94,7 @@ void cut(io::MemDevice& dev) {
   }
   for (uint64_t b = sb.inode_table_start; b < sb.inode_table_start + sb.inode_table_blocks; ++b) {
     for (uint32_t i = 0; i < format::kInodesPerBlock; ++i) {
-      const char* slot = img + b * fuzz::kBlockSize + i * format::kInodeSize;
+      const char* slot = img + b * chainfs::kBlockSize + i * format::kInodeSize;
       if (format::load_le16(slot) != format::kInodeMagic || format::load_le32(slot + 8) == 0) continue;
       const uint64_t ino = (b - sb.inode_table_start) * format::kInodesPerBlock + i + 1;
       if (want("inode"))
