@@ -54,6 +54,18 @@ void t_open(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* fi) {
 }
 std::string g_create_name;  // the name the create handler got last
 
+// A CREATE (or TMPFILE) request's body: fuse_create_in, then the name with its NUL.
+std::string create_body(uint32_t flags, uint32_t mode, const std::string& name) {
+  fuse_create_in c;
+  std::memset(&c, 0, sizeof c);
+  c.flags = flags;
+  c.mode = mode;
+  std::string body(reinterpret_cast<const char*>(&c), sizeof c);
+  body += name;
+  body += '\0';
+  return body;
+}
+
 void t_create(fuse_req_t req, fuse_ino_t /*parent*/, const char* name, mode_t /*mode*/, fuse_file_info* fi) {
   g_create_name = name;
   fuse_entry_param e;
@@ -297,13 +309,7 @@ TEST_CASE("direct I/O OPEN and CREATE replies get FOPEN_PARALLEL_DIRECT_WRITES w
       CHECK(((oo.open_flags & FOPEN_DIRECT_IO) != 0) == direct);
       CHECK(((oo.open_flags & FOPEN_PARALLEL_DIRECT_WRITES) != 0) == (want && direct));
 
-      std::string ci(sizeof(fuse_create_in) + 2, '\0');
-      fuse_create_in c;
-      std::memset(&c, 0, sizeof c);
-      c.flags = O_RDWR | O_CREAT;
-      c.mode = S_IFREG | 0644;
-      std::memcpy(ci.data(), &c, sizeof c);
-      ci[sizeof c] = 'f';
+      std::string ci = create_body(O_RDWR | O_CREAT, S_IFREG | 0644, "f");
       k.request(FUSE_CREATE, 11, ci.data(), ci.size());
       r = k.reply();
       REQUIRE(r.size() == sizeof(fuse_out_header) + sizeof(fuse_entry_out) + sizeof(fuse_open_out));
@@ -320,13 +326,7 @@ TEST_CASE("direct I/O OPEN and CREATE replies get FOPEN_PARALLEL_DIRECT_WRITES w
 TEST_CASE("a TMPFILE request reaches the create handler with the name kTmpfileName") {
   FakeKernel k(all_wants());
   k.init(kModernKernel);
-  std::string ci(sizeof(fuse_create_in) + 2, '\0');
-  fuse_create_in c;
-  std::memset(&c, 0, sizeof c);
-  c.flags = O_RDWR | O_TMPFILE;
-  c.mode = S_IFREG | 0600;
-  std::memcpy(ci.data(), &c, sizeof c);
-  ci[sizeof c] = '/';  // what the kernel sends for an O_TMPFILE open
+  std::string ci = create_body(O_RDWR | O_TMPFILE, S_IFREG | 0600, "/");  // as the kernel sends it
   g_create_name.clear();
   k.request(FUSE_TMPFILE, 12, ci.data(), ci.size());
   std::string r = k.reply();
