@@ -437,13 +437,23 @@ Result<std::string> FilesystemImpl::readlink(Ino ino) {
   std::shared_lock l((*in)->mu);
   format::DiskInode& d = (*in)->disk;
   if (!(*in)->is_lnk()) return Error{-EINVAL};
-  if (d.flags & format::kInodeInlineData)
-    return std::string(reinterpret_cast<const char*>(d.inline_data.data()), d.size);
-  if (d.size > kSymlinkMax) return Error{-EUCLEAN};
-  std::string s(d.size, '\0');
-  auto r = FileIo(vol_, ino, d).read(0, d.size, s.data());
-  if (!r) return Error{r.err()};
-  s.resize(*r);
+  // A target is 1 to kSymlinkMax bytes without a NUL (symlink() writes no other); anything
+  // else on disk is damage, which fsck reports and repairs, so say so rather than pass it on.
+  auto corrupt = [&] {
+    log_corrupt(ino, 0, "symlink target is empty, truncated or holds a NUL byte");
+    return Error{-EUCLEAN};
+  };
+  if (d.size == 0 || d.size > kSymlinkMax) return corrupt();
+  std::string s;
+  if (d.flags & format::kInodeInlineData) {
+    s.assign(reinterpret_cast<const char*>(d.inline_data.data()), d.size);
+  } else {
+    s.assign(d.size, '\0');
+    auto r = FileIo(vol_, ino, d).read(0, d.size, s.data());
+    if (!r) return Error{r.err()};
+    if (*r != d.size) return corrupt();
+  }
+  if (s.find('\0') != std::string::npos) return corrupt();
   return s;
 }
 

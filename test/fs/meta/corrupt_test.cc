@@ -164,6 +164,39 @@ TEST_CASE("a corrupt inode gives -EUCLEAN for that inode only") {
   CHECK(m->mknod(root, d, "new", S_IFREG | 0644, 0).ok());
 }
 
+TEST_CASE("a symlink whose target is empty, holds a NUL or lost its block gives -EUCLEAN") {
+  MemFs m;
+  fs::Ino fast = m->symlink(root, kRootIno, "fast", "abc")->ino;
+  fs::Ino slow = m->symlink(root, kRootIno, "slow", std::string(500, 's'))->ino;
+  format::DiskInode df = disk_inode(m, fast), ds = disk_inode(m, slow);
+  format::Superblock sb = read_sb(m.dev);
+  REQUIRE(m->unmount() == 0);
+  m.fs.reset();
+  auto rewrite = [&](fs::Ino ino, const format::DiskInode& d) {
+    format::encode_inode(ino, d, m.dev.bytes().data() + sb.inode_table_start * 4096 + (ino - 1) * 512);
+  };
+  SUBCASE("inline target of length 0") {
+    df.size = 0;
+    rewrite(fast, df);
+  }
+  SUBCASE("inline target with a NUL byte") {
+    df.inline_data[1] = 0;
+    rewrite(fast, df);
+  }
+  SUBCASE("target block unmapped") {
+    ds.n_inline_extents = 0;
+    ds.blocks = 0;
+    rewrite(slow, ds);
+    m.mount();
+    CHECK(m->readlink(slow).err() == -EUCLEAN);
+    CHECK(m->readlink(fast).value() == "abc");
+    return;
+  }
+  m.mount();
+  CHECK(m->readlink(fast).err() == -EUCLEAN);
+  CHECK(m->readlink(slow).value() == std::string(500, 's'));
+}
+
 TEST_CASE("a corrupt directory block gives -EUCLEAN for that directory only") {
   MemFs m;
   populate(m);
