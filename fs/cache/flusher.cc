@@ -10,7 +10,7 @@ Flusher::Flusher(Work work, uint32_t interval_ms) : work_(std::move(work)), inte
 
 Flusher::~Flusher() {
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -19,7 +19,7 @@ Flusher::~Flusher() {
 
 void Flusher::kick() {
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     if (kicked_) return;
     kicked_ = true;
   }
@@ -27,17 +27,18 @@ void Flusher::kick() {
 }
 
 void Flusher::loop() {
-  std::unique_lock lk(mu_);
+  base::MutexLock lk(mu_);
   for (;;) {
-    bool kicked;
     if (interval_ms_ == 0) {
-      cv_.wait(lk, [&] { return stop_ || kicked_; });
-      kicked = kicked_;
+      while (!stop_ && !kicked_) cv_.wait(mu_);
     } else {
       // The timer trigger; kick() and stop() wake it at once.
-      kicked = cv_.wait_for(lk, std::chrono::milliseconds(interval_ms_), [&] { return stop_ || kicked_; }) && kicked_;
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_);
+      while (!stop_ && !kicked_ && cv_.wait_until(mu_, deadline)) {
+      }
     }
     if (stop_) return;
+    bool kicked = kicked_;
     kicked_ = false;
     lk.unlock();
     work_(kicked ? Trigger::kThreshold : Trigger::kTimer);

@@ -2,12 +2,13 @@
 // Flusher: the background writeback thread. It runs `work` on a timer (every interval) and
 // whenever kick() says the dirty threshold was crossed. A kick during a run makes it run
 // again right after. Stopped (and joined) by the destructor.
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/cache/cache_stats.h"
 
 namespace chainfs::cache {
@@ -21,18 +22,18 @@ class Flusher {
   Flusher(const Flusher&) = delete;
   Flusher& operator=(const Flusher&) = delete;
 
-  void kick();
+  void kick() EXCLUDES(mu_);
   std::thread::id thread_id() const { return thread_.get_id(); }
 
  private:
-  void loop();
+  void loop() EXCLUDES(mu_);
 
   Work work_;
   const uint32_t interval_ms_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool kicked_ = false;  // GUARDED_BY(mu_)
-  bool stop_ = false;    // GUARDED_BY(mu_)
+  base::Mutex mu_;
+  base::CondVar cv_;
+  bool kicked_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -15,9 +15,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/cache/cache_page.h"
 #include "fs/cache/readahead.h"
 #include "fs/cache/stream_detector.h"
@@ -33,21 +34,21 @@ struct InodePages {
 
   const uint64_t ino;
 
-  std::mutex mu;
-  std::map<uint64_t, std::unique_ptr<CachePage>> pages;  // GUARDED_BY(mu), by logical block
-  uint64_t dirty = 0;                                    // GUARDED_BY(mu): dirty pages
-  bool listed = false;  // GUARDED_BY(mu): in the cache's dirty list (PageCache::note_dirty_locked)
-  int wb_error = 0;                                      // GUARDED_BY(mu): reported by the next fsync
+  base::Mutex mu;
+  std::map<uint64_t, std::unique_ptr<CachePage>> pages GUARDED_BY(mu);  // by logical block
+  uint64_t dirty GUARDED_BY(mu) = 0;                                    // dirty pages
+  bool listed GUARDED_BY(mu) = false;  // in the cache's dirty list (PageCache::note_dirty_locked)
+  int wb_error GUARDED_BY(mu) = 0;     // reported by the next fsync
   // Pages in writeback. Changed under mu; read without it by waiters (the device evaluates
   // wait predicates under its own lock, where only atomics may be read).
   std::atomic<uint32_t> writeback{0};
 
-  StreamDetector stream;  // GUARDED_BY(mu): the contiguous run streaming writeback follows
-  Readahead readahead;    // GUARDED_BY(mu)
-  WriteGang wgang;        // GUARDED_BY(mu): the sequential-write tracker and its page gang
+  StreamDetector stream GUARDED_BY(mu);  // the contiguous run streaming writeback follows
+  Readahead readahead GUARDED_BY(mu);
+  WriteGang wgang GUARDED_BY(mu);  // the sequential-write tracker and its page gang
 
-  std::mutex wb_mu;
-  std::unique_ptr<io::BioChain> chain;  // GUARDED_BY(wb_mu), created on first writeback
+  base::Mutex wb_mu ACQUIRED_BEFORE(mu);
+  std::unique_ptr<io::BioChain> chain GUARDED_BY(wb_mu);  // created on first writeback
 };
 
 }  // namespace chainfs::cache

@@ -47,14 +47,14 @@ PageCache::~PageCache() {
   std::vector<char*> bufs;
   for (auto& ip : all_inodes()) {
     wait_idle(*ip);
-    std::lock_guard wl(ip->wb_mu);
+    base::MutexLock wl(ip->wb_mu);
     ip->chain.reset();
     release_write_gang(*ip);
-    std::lock_guard lk(ip->mu);
+    base::MutexLock lk(ip->mu);
     while (!ip->pages.empty()) drop_page_locked(*ip, ip->pages.begin(), &bufs);
   }
   free_pages(bufs);
-  std::lock_guard lk(table_mu_);
+  base::MutexLock lk(table_mu_);
   table_.clear();
   dirty_.clear();
 }
@@ -71,7 +71,7 @@ std::vector<std::shared_ptr<InodePages>> values_of(
 }  // namespace
 
 std::shared_ptr<InodePages> PageCache::get(uint64_t ino, bool create) {
-  std::lock_guard lk(table_mu_);
+  base::MutexLock lk(table_mu_);
   auto it = table_.find(ino);
   if (it != table_.end()) return it->second;
   if (!create) return nullptr;
@@ -81,13 +81,13 @@ std::shared_ptr<InodePages> PageCache::get(uint64_t ino, bool create) {
 }
 
 std::vector<std::shared_ptr<InodePages>> PageCache::dirty_inodes() {
-  std::lock_guard lk(table_mu_);
+  base::MutexLock lk(table_mu_);
   return values_of(dirty_);
 }
 
 void PageCache::note_dirty_locked(InodePages& ip) {
   if (ip.listed) return;
-  std::lock_guard lk(table_mu_);
+  base::MutexLock lk(table_mu_);
   auto it = table_.find(ip.ino);
   if (it == table_.end() || it->second.get() != &ip) return;  // being forgotten
   dirty_.emplace(ip.ino, it->second);
@@ -97,16 +97,16 @@ void PageCache::note_dirty_locked(InodePages& ip) {
 void PageCache::prune_dirty(const std::vector<std::shared_ptr<InodePages>>& inodes) {
   for (const auto& ip : inodes) {
     // Under ip->mu, as note_dirty_locked(): a page dirtied after this check lists it again.
-    std::lock_guard lk(ip->mu);
+    base::MutexLock lk(ip->mu);
     if (!ip->listed || ip->dirty || ip->writeback.load(std::memory_order_acquire)) continue;
     ip->listed = false;
-    std::lock_guard tl(table_mu_);
+    base::MutexLock tl(table_mu_);
     if (auto it = dirty_.find(ip->ino); it != dirty_.end() && it->second == ip) dirty_.erase(it);
   }
 }
 
 std::vector<std::shared_ptr<InodePages>> PageCache::all_inodes() {
-  std::lock_guard lk(table_mu_);
+  base::MutexLock lk(table_mu_);
   return values_of(table_);
 }
 
@@ -130,7 +130,7 @@ void PageCache::alloc_write_pages(InodePages& ip, const std::vector<uint64_t>& n
   bool seq = false;
   std::vector<char*> stale;
   {
-    std::lock_guard lk(ip.mu);
+    base::MutexLock lk(ip.mu);
     seq = ip.wgang.wants(need, write_gang_);
     if (seq && ip.wgang.take(n, out)) return;
     stale = ip.wgang.release();  // not sequential, or too few left: the rest is of no use
@@ -148,7 +148,7 @@ void PageCache::alloc_write_pages(InodePages& ip, const std::vector<uint64_t>& n
   out->insert(out->end(), gang.begin(), gang.begin() + static_cast<std::ptrdiff_t>(n));
   std::vector<char*> rest;
   {
-    std::lock_guard lk(ip.mu);
+    base::MutexLock lk(ip.mu);
     rest = ip.wgang.refill(gang, n);
   }
   free_pages(rest);
@@ -157,7 +157,7 @@ void PageCache::alloc_write_pages(InodePages& ip, const std::vector<uint64_t>& n
 void PageCache::release_write_gang(InodePages& ip) {
   std::vector<char*> bufs;
   {
-    std::lock_guard lk(ip.mu);
+    base::MutexLock lk(ip.mu);
     bufs = ip.wgang.release();
   }
   free_pages(bufs);
@@ -216,7 +216,7 @@ PageCache::WriteBuffers PageCache::plan_buffers(InodePages& ip, const WriteReq& 
   // A block needs a buffer when it is not cached, or under writeback and so to be copied; it
   // is read first when it is partial and not fresh.
   WriteBuffers wb;
-  std::lock_guard lk(ip.mu);
+  base::MutexLock lk(ip.mu);
   auto it = ip.pages.lower_bound(b0);
   for (uint64_t b = b0; b < b1; ++b) {
     while (it != ip.pages.end() && it->first < b) ++it;
@@ -251,7 +251,7 @@ bool PageCache::copy_in(InodePages& ip, const WriteReq& w, uint64_t b0, uint64_t
   bool retry = false;
   std::vector<char*> unused;
   {
-    std::lock_guard lk(ip.mu);
+    base::MutexLock lk(ip.mu);
     size_t ni = 0;
     for (uint64_t b = b0; b < b1; ++b) {
       char* spare = nullptr;
@@ -358,7 +358,7 @@ int PageCache::write_through(InodePages& ip, uint64_t phys0, std::vector<CachePa
 void PageCache::on_write_through_end(InodePages& ip, io::Bio& bio, int status) {
   std::vector<char*> to_free;
   {
-    std::lock_guard lk(ip.mu);
+    base::MutexLock lk(ip.mu);
     for (const io::BioPage& bp : bio.pages()) {
       auto* p = static_cast<CachePage*>(bp.cookie);
       if (status < 0) p->wb_err = status;
@@ -404,7 +404,7 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
   // Readahead (gang only, readahead.h), fetched with the last chunk of this read.
   Readahead::Range ra;
   {
-    std::lock_guard lk(ip->mu);
+    base::MutexLock lk(ip->mu);
     const uint32_t window = opts_.read == ReadStrategy::kGang ? opts_.readahead_max_pages : 0;
     ra = ip->readahead.on_read(b0, b1, lblk + nblocks, window, chunk_);
   }
@@ -433,7 +433,7 @@ int PageCache::read(uint64_t ino, uint64_t lblk, uint64_t phys, uint64_t nblocks
 std::vector<uint64_t> PageCache::copy_cached(InodePages& ip, const ReadReq& r, uint64_t c0, uint64_t c1,
                                              Readahead::Range ra) {
   std::vector<uint64_t> missing;
-  std::lock_guard lk(ip.mu);
+  base::MutexLock lk(ip.mu);
   auto it = ip.pages.lower_bound(c0);
   for (uint64_t b = c0; b < c1; ++b) {
     while (it != ip.pages.end() && it->first < b) ++it;
@@ -458,7 +458,7 @@ void PageCache::insert_read(InodePages& ip, const ReadReq& r, uint64_t c0, uint6
   // A page that appeared meanwhile wins (it is newer).
   std::vector<char*> unused;
   {
-    std::lock_guard lk(ip.mu);
+    base::MutexLock lk(ip.mu);
     for (size_t i = 0; i < blocks.size(); ++i) {
       uint64_t b = blocks[i];
       char* data = bufs[i];
@@ -494,7 +494,7 @@ PageCache::PageState PageCache::page_state(uint64_t ino, uint64_t lblk) {
   PageState s;
   auto ip = get(ino, false);
   if (!ip) return s;
-  std::lock_guard lk(ip->mu);
+  base::MutexLock lk(ip->mu);
   auto it = ip->pages.find(lblk);
   if (it == ip->pages.end()) return s;
   s.present = true;

@@ -28,12 +28,13 @@
 // completion callback.
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <vector>
 
 #include "base/block_size.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/cache/cache_options.h"
 #include "fs/cache/cache_stats.h"
 #include "fs/cache/flusher.h"
@@ -125,8 +126,8 @@ class PageCache {
   // Inodes that had dirty pages since they were last found clean and idle: what
   // writeback_all() walks, so its cost follows the dirty files, not the cached ones.
   std::vector<std::shared_ptr<InodePages>> dirty_inodes();
-  // ip has a dirty page: puts it on the dirty list. REQUIRES: ip.mu held.
-  void note_dirty_locked(InodePages& ip);
+  // ip has a dirty page: puts it on the dirty list.
+  void note_dirty_locked(InodePages& ip) REQUIRES(ip.mu);
   // Takes inodes that are clean and idle off the dirty list.
   void prune_dirty(const std::vector<std::shared_ptr<InodePages>>& inodes);
 
@@ -158,11 +159,9 @@ class PageCache {
                std::vector<StreamDetector::Run>* stream, std::vector<CachePage*>* through);
   // The page block b of a write goes into, set up with spare (a buffer of pass 1, or null)
   // where one is needed; null when the chunk must be redone. A spare not used goes to unused.
-  // REQUIRES: ip.mu held.
   CachePage* page_for_write_locked(InodePages& ip, const WriteReq& w, uint64_t b, char* spare, bool spare_read,
-                                   std::vector<char*>* unused);
-  // REQUIRES: ip.mu held.
-  void mark_dirty_locked(InodePages& ip, CachePage& p);
+                                   std::vector<char*>* unused) REQUIRES(ip.mu);
+  void mark_dirty_locked(InodePages& ip, CachePage& p) REQUIRES(ip.mu);
   int write_through(InodePages& ip, uint64_t phys0, std::vector<CachePage*>& pages);
   void on_write_through_end(InodePages& ip, io::Bio& bio, int status);
   // One read() call: the mapped run and the bytes [off, off+len) that go to buf.
@@ -186,14 +185,17 @@ class PageCache {
   void release_write_gang(InodePages& ip);
   void free_pages(std::vector<char*>& bufs);
 
-  // REQUIRES: ip.mu held.
-  void collect_locked(InodePages& ip, uint64_t first, uint64_t last, bool reclaim, std::vector<WbItem>* out);
+  void collect_locked(InodePages& ip, uint64_t first, uint64_t last, bool reclaim, std::vector<WbItem>* out)
+      REQUIRES(ip.mu);
   void drop_page_locked(InodePages& ip, std::map<uint64_t, std::unique_ptr<CachePage>>::iterator it,
-                        std::vector<char*>* to_free);
+                        std::vector<char*>* to_free) REQUIRES(ip.mu);
   void submit_items(io::BioChain& chain, std::vector<WbItem>& items, Trigger why);
   // Streaming trigger: writes back the dirty pages of [first, last] without waiting.
   void writeback_range(InodePages& ip, uint64_t first, uint64_t last, Trigger why);
   void on_write_end(io::Bio& bio, int status);
+  // on_write_end's step for one page of owner's: the part of it that bp carried is written.
+  void page_written_locked(InodePages& owner, const io::BioPage& bp, int status, std::vector<char*>* to_free)
+      REQUIRES(owner.mu);
   void wait_idle(InodePages& ip);
   void after_dirty();
 
@@ -212,13 +214,13 @@ class PageCache {
   uint64_t chunk_ = 1024;      // most pages one call holds before inserting them
   uint64_t write_gang_ = 0;    // pages per write gang; 0 = none (a cap too small to spare them)
 
-  std::mutex table_mu_;  // leaf: only held to find, add or remove an inode (also on dirty_)
-  std::unordered_map<uint64_t, std::shared_ptr<InodePages>> table_;
-  std::unordered_map<uint64_t, std::shared_ptr<InodePages>> dirty_;  // GUARDED_BY(table_mu_)
+  base::Mutex table_mu_;  // leaf: only held to find, add or remove an inode
+  std::unordered_map<uint64_t, std::shared_ptr<InodePages>> table_ GUARDED_BY(table_mu_);
+  std::unordered_map<uint64_t, std::shared_ptr<InodePages>> dirty_ GUARDED_BY(table_mu_);
 
-  std::mutex all_wb_mu_;  // before any inode's mu; owns all_chain_
-  std::unique_ptr<io::BioChain> all_chain_;
-  std::mutex reclaim_mu_;  // serialises eviction sweeps
+  base::Mutex all_wb_mu_;  // before any inode's mu
+  std::unique_ptr<io::BioChain> all_chain_ GUARDED_BY(all_wb_mu_);
+  base::Mutex reclaim_mu_;  // serialises eviction sweeps
 
   std::unique_ptr<Flusher> flusher_;  // last: stopped first
 };

@@ -13,14 +13,14 @@ bool PageCache::over_cap() const {
 }
 
 size_t PageCache::evict(size_t want) {
-  std::lock_guard rl(reclaim_mu_);
+  base::MutexLock rl(reclaim_mu_);
   size_t freed = 0;
   auto inodes = all_inodes();
   std::vector<char*> to_free;
   // Two sweeps: the first clears referenced bits it meets, the second takes those pages too.
   for (int sweep = 0; sweep < 2 && freed < want; ++sweep) {
     for (auto& ip : inodes) {
-      std::lock_guard lk(ip->mu);
+      base::MutexLock lk(ip->mu);
       for (auto it = ip->pages.begin(); it != ip->pages.end() && freed < want;) {
         CachePage* p = it->second.get();
         auto next = std::next(it);

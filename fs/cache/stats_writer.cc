@@ -38,7 +38,7 @@ StatsWriter::StatsWriter(std::string path, Source source, uint32_t interval_ms)
 
 StatsWriter::~StatsWriter() {
   {
-    std::lock_guard lk(mu_);
+    base::MutexLock lk(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -47,7 +47,7 @@ StatsWriter::~StatsWriter() {
 }
 
 int StatsWriter::write_now() {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   nlohmann::json doc;
   try {
     doc = source_();
@@ -65,20 +65,23 @@ int StatsWriter::write_now() {
 }
 
 int StatsWriter::last_error() const {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   return last_error_;
 }
 
 uint64_t StatsWriter::writes() const {
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   return writes_;
 }
 
 void StatsWriter::loop() {
-  std::unique_lock lk(mu_);
+  base::MutexLock lk(mu_);
   for (;;) {
     // The refresh timer; stop() wakes it at once.
-    if (cv_.wait_for(lk, std::chrono::milliseconds(interval_ms_), [&] { return stop_; })) return;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_);
+    while (!stop_ && cv_.wait_until(mu_, deadline)) {
+    }
+    if (stop_) return;
     lk.unlock();
     write_now();
     lk.lock();

@@ -3,13 +3,15 @@
 // with the document `source` returns (the page cache's stats_json(), plus whatever the
 // mount adds), and the destructor writes it one last time (at unmount). Each write goes to
 // PATH.tmp and is renamed over PATH, so readers (chainfs-stat --watch) never see half a file.
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace chainfs::cache {
 
@@ -23,21 +25,21 @@ class StatsWriter {
   StatsWriter& operator=(const StatsWriter&) = delete;
 
   // Writes the file now; 0 or -errno (the first error is also kept in last_error()).
-  int write_now();
-  int last_error() const;
-  uint64_t writes() const;
+  int write_now() EXCLUDES(mu_);
+  int last_error() const EXCLUDES(mu_);
+  uint64_t writes() const EXCLUDES(mu_);
 
  private:
-  void loop();
+  void loop() EXCLUDES(mu_);
 
   const std::string path_;
   Source source_;
   const uint32_t interval_ms_;
-  mutable std::mutex mu_;      // serialises writes; guards the fields below
-  std::condition_variable cv_;
-  bool stop_ = false;
-  int last_error_ = 0;
-  uint64_t writes_ = 0;
+  mutable base::Mutex mu_;  // serialises writes
+  base::CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  int last_error_ GUARDED_BY(mu_) = 0;
+  uint64_t writes_ GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

@@ -55,10 +55,10 @@ void PageCache::submit_items(io::BioChain& chain, std::vector<WbItem>& items, Tr
 }
 
 void PageCache::writeback_range(InodePages& ip, uint64_t first, uint64_t last, Trigger why) {
-  std::lock_guard wl(ip.wb_mu);
+  base::MutexLock wl(ip.wb_mu);
   std::vector<WbItem> items;
   {
-    std::lock_guard lk(ip.mu);
+    base::MutexLock lk(ip.mu);
     collect_locked(ip, first, last, false, &items);
   }
   if (items.empty()) return;
@@ -78,14 +78,14 @@ int PageCache::writeback(uint64_t ino, bool wait, Trigger why) {
     if (wait) wait_idle(*ip);
   }
   if (!wait) return 0;
-  std::lock_guard lk(ip->mu);
+  base::MutexLock lk(ip->mu);
   int err = ip->wb_error;
   ip->wb_error = 0;
   return err;
 }
 
 int PageCache::writeback_all(bool wait, Trigger why) {
-  std::lock_guard wl(all_wb_mu_);
+  base::MutexLock wl(all_wb_mu_);
   if (!all_chain_)
     all_chain_ = std::make_unique<io::BioChain>(bio_pool_, io::ChainOptions{},
                                                 [this](io::Bio& b, int s) { on_write_end(b, s); });
@@ -94,7 +94,7 @@ int PageCache::writeback_all(bool wait, Trigger why) {
   for (int pass = 0; pass < (wait ? 2 : 1); ++pass) {
     std::vector<WbItem> items;
     for (auto& ip : inodes) {
-      std::lock_guard lk(ip->mu);
+      base::MutexLock lk(ip->mu);
       collect_locked(*ip, 0, UINT64_MAX, why == Trigger::kReclaim, &items);
     }
     submit_items(*all_chain_, items, why);
@@ -110,42 +110,43 @@ int PageCache::writeback_all(bool wait, Trigger why) {
 void PageCache::on_write_end(io::Bio& bio, int status) {
   if (opts_.completion_probe) opts_.completion_probe();
   std::vector<char*> to_free;
-  InodePages* cur = nullptr;
-  std::unique_lock<std::mutex> lk;
-  for (const io::BioPage& bp : bio.pages()) {
-    auto* p = static_cast<CachePage*>(bp.cookie);
-    if (p->owner != cur) {
-      if (lk.owns_lock()) lk.unlock();
-      cur = p->owner;
-      lk = std::unique_lock(cur->mu);
-    }
-    if (status < 0 && p->wb_err == 0) p->wb_err = status;
-    p->wb_left -= bp.view.length;
-    if (p->wb_left > 0) continue;  // the rest of the page is in another request
-    p->writeback = false;
-    if (p->wb_buf != p->data) to_free.push_back(p->wb_buf);  // replaced by a re-dirtying write
-    p->wb_buf = nullptr;
-    CacheStats::sub(stats_.writeback_pages);
-    CacheStats::add(stats_.written_pages);
-    if (p->wb_err < 0) {
-      // ext4's choice: the page stays clean (not retried forever), the error waits for fsync.
-      CacheStats::add(stats_.write_errors);
-      if (cur->wb_error == 0) cur->wb_error = p->wb_err;
-      p->wb_err = 0;
-    }
-    bool drop = !p->dirty && (p->drop_after_wb || over_cap());
-    p->drop_after_wb = false;
-    if (drop) {
-      auto it = cur->pages.find(p->lblk);
-      drop_page_locked(*cur, it, &to_free);
-      CacheStats::add(stats_.evictions);
-    }
-    // Last: once the count reaches zero, forget() may destroy the inode's state (it takes mu
-    // first, so it waits for this lock to be released).
-    cur->writeback.fetch_sub(1, std::memory_order_acq_rel);
+  const std::vector<io::BioPage>& pages = bio.pages();
+  auto owner_of = [](const io::BioPage& bp) { return static_cast<CachePage*>(bp.cookie)->owner; };
+  // One lock per run of pages of one file (a request of writeback_all spans several).
+  for (size_t i = 0; i < pages.size();) {
+    InodePages& owner = *owner_of(pages[i]);
+    base::MutexLock lk(owner.mu);
+    for (; i < pages.size() && owner_of(pages[i]) == &owner; ++i) page_written_locked(owner, pages[i], status, &to_free);
   }
-  if (lk.owns_lock()) lk.unlock();
   free_pages(to_free);
+}
+
+void PageCache::page_written_locked(InodePages& owner, const io::BioPage& bp, int status,
+                                    std::vector<char*>* to_free) {
+  auto* p = static_cast<CachePage*>(bp.cookie);
+  if (status < 0 && p->wb_err == 0) p->wb_err = status;
+  p->wb_left -= bp.view.length;
+  if (p->wb_left > 0) return;  // the rest of the page is in another request
+  p->writeback = false;
+  if (p->wb_buf != p->data) to_free->push_back(p->wb_buf);  // replaced by a re-dirtying write
+  p->wb_buf = nullptr;
+  CacheStats::sub(stats_.writeback_pages);
+  CacheStats::add(stats_.written_pages);
+  if (p->wb_err < 0) {
+    // ext4's choice: the page stays clean (not retried forever), the error waits for fsync.
+    CacheStats::add(stats_.write_errors);
+    if (owner.wb_error == 0) owner.wb_error = p->wb_err;
+    p->wb_err = 0;
+  }
+  bool drop = !p->dirty && (p->drop_after_wb || over_cap());
+  p->drop_after_wb = false;
+  if (drop) {
+    drop_page_locked(owner, owner.pages.find(p->lblk), to_free);
+    CacheStats::add(stats_.evictions);
+  }
+  // Last: once the count reaches zero, forget() may destroy the inode's state (it takes mu
+  // first, so it waits for this lock to be released).
+  owner.writeback.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void PageCache::wait_idle(InodePages& ip) {
@@ -164,7 +165,7 @@ void PageCache::invalidate(uint64_t ino, uint64_t first, uint64_t last) {
   std::vector<char*> to_free;
   for (;;) {
     wait_idle(*ip);
-    std::lock_guard lk(ip->mu);
+    base::MutexLock lk(ip->mu);
     bool busy = false;
     for (auto it = ip->pages.lower_bound(first); it != ip->pages.end() && it->first <= last; ++it)
       if (it->second->writeback) busy = true;
@@ -188,12 +189,12 @@ void PageCache::forget(uint64_t ino) {
   invalidate(ino, 0, UINT64_MAX);
   release_write_gang(*ip);
   {
-    std::lock_guard wl(ip->wb_mu);
+    base::MutexLock wl(ip->wb_mu);
     ip->chain.reset();  // waits for its requests (none: nothing of ino is under writeback)
   }
   wait_idle(*ip);
-  { std::lock_guard lk(ip->mu); }  // a completion that just dropped the count has left mu
-  std::lock_guard lk(table_mu_);
+  { base::MutexLock lk(ip->mu); }  // a completion that just dropped the count has left mu
+  base::MutexLock lk(table_mu_);
   table_.erase(ino);
   dirty_.erase(ino);
 }
@@ -203,7 +204,7 @@ void PageCache::remap(uint64_t ino, uint64_t lblk, uint64_t new_phys) {
   if (!ip) return;
   for (;;) {
     wait_idle(*ip);
-    std::lock_guard lk(ip->mu);
+    base::MutexLock lk(ip->mu);
     auto it = ip->pages.find(lblk);
     if (it == ip->pages.end()) return;
     CachePage* p = it->second.get();
