@@ -35,13 +35,13 @@ void SyncBioDevice::submit(Bio* const* bios, size_t n) {
       b->end(0);
     }
   }
-  std::lock_guard lk(mu_);
+  base::MutexLock lk(mu_);
   cv_.notify_all();
 }
 
 void SyncBioDevice::wait_until(const std::function<bool()>& done) {
-  std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return done(); });
+  base::MutexLock lk(mu_);
+  while (!done()) cv_.wait(mu_);
 }
 
 }  // namespace chainfs::io

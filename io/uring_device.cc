@@ -66,7 +66,7 @@ UringDevice::~UringDevice() {
   completions_->wait_until([this] { return in_flight_.load(std::memory_order_acquire) == 0; });
   reaper_->request_stop();
   {
-    std::unique_lock lk(sq_mu_);
+    base::MutexLock lk(sq_mu_);
     struct io_uring_sqe* sqe = nullptr;
     while (!(sqe = ring_.get_sqe())) ring_.submit();
     io_uring_prep_nop(sqe);
@@ -78,7 +78,7 @@ UringDevice::~UringDevice() {
 }
 
 int UringDevice::register_buffers(const struct iovec* regions, unsigned n) {
-  std::lock_guard lk(sq_mu_);
+  base::MutexLock lk(sq_mu_);
   if (in_flight_.load() != 0) return -EBUSY;
   int r = ring_.register_buffers(regions, n);
   if (r == 0) fixed_.assign(regions, regions + n);
@@ -128,13 +128,13 @@ void UringDevice::prep_locked(Bio* b) {
 }
 
 void UringDevice::submit_leaves(Bio* const* leaves, size_t n) {
-  std::unique_lock lk(sq_mu_);
+  base::MutexLock lk(sq_mu_);
   size_t prepared = 0;
   for (size_t i = 0; i < n; ++i) {
     if (in_flight_.load(std::memory_order_relaxed) >= capacity_) {
       if (prepared) ring_.submit();
       prepared = 0;
-      slot_cv_.wait(lk, [&] { return in_flight_.load(std::memory_order_relaxed) < capacity_; });
+      while (in_flight_.load(std::memory_order_relaxed) >= capacity_) slot_cv_.wait(sq_mu_);
     }
     Bio* b = leaves[i];
     b->done_bytes = 0;
@@ -173,7 +173,7 @@ void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
   {
     // Taken for the whole batch: the bios were prepared under this lock, and the kernel's
     // SQE-to-CQE ordering is invisible to ThreadSanitizer; the lock makes it explicit.
-    std::unique_lock lk(sq_mu_);
+    base::MutexLock lk(sq_mu_);
     for (unsigned i = 0; i < n; ++i) {
       auto* b = reinterpret_cast<Bio*>(cqes[i].user_data);
       int res = cqes[i].res;

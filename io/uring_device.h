@@ -11,14 +11,15 @@
 #include <sys/uio.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "io/bio_device.h"
 #include "io/completion_thread.h"
 #include "io/device.h"
@@ -74,11 +75,11 @@ class UringDevice final : public Device, public BioDevice {
  private:
   UringDevice(DeviceFd fd, uint64_t size, QueueLimits limits, bool direct, const UringOptions& uopts);
   int start();
-  // REQUIRES: sq_mu_ held. Prepares the SQE for b's remaining bytes.
-  void prep_locked(Bio* b);
-  void submit_leaves(Bio* const* leaves, size_t n);
-  void on_cqes(const Reaper::Cqe* cqes, unsigned n);
-  int fixed_index(const void* base, size_t len) const;
+  // Prepares the SQE for b's remaining bytes.
+  void prep_locked(Bio* b) REQUIRES(sq_mu_);
+  void submit_leaves(Bio* const* leaves, size_t n) EXCLUDES(sq_mu_);
+  void on_cqes(const Reaper::Cqe* cqes, unsigned n) EXCLUDES(sq_mu_);
+  int fixed_index(const void* base, size_t len) const REQUIRES(sq_mu_);
 
   DeviceFd fd_;
   uint64_t size_;
@@ -86,12 +87,14 @@ class UringDevice final : public Device, public BioDevice {
   bool direct_;
   UringOptions uopts_;
   IoStats stats_;
+  // Its submission queue is filled and submitted under sq_mu_; the reaper owns the
+  // completion queue.
   Ring ring_;
-  std::vector<struct iovec> fixed_;  // registered regions, by index
 
   // Submission side. Lock order: sq_mu_ is a leaf (never held while running callbacks).
-  std::mutex sq_mu_;
-  std::condition_variable slot_cv_;  // a ring slot was freed
+  base::Mutex sq_mu_;
+  std::vector<struct iovec> fixed_ GUARDED_BY(sq_mu_);  // registered regions, by index
+  base::CondVar slot_cv_;  // a ring slot was freed
   std::atomic<uint32_t> in_flight_{0};
   uint32_t capacity_ = 0;
 
