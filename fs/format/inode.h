@@ -13,6 +13,9 @@ namespace chainfs::format {
 inline constexpr uint32_t kInlineExtents = 6;
 inline constexpr size_t kInlineDataSize = kInlineExtents * kExtentSize;  // 144: extents or symlink
 inline constexpr size_t kInlineXattrSize = 208;
+// A symlink target: 1 to kSymlinkMax bytes, no NUL; inline up to kInlineDataSize, else
+// in one data block.
+inline constexpr size_t kSymlinkMax = 4095;
 
 // Inode flags.
 inline constexpr uint32_t kInodeExtentTree = 1u << 0;  // extents live in the tree at tree_root

@@ -16,7 +16,6 @@ namespace chainfs::fs {
 
 namespace {
 constexpr uint32_t kLinkMax = 65000;
-constexpr size_t kSymlinkMax = 4095;
 
 int check_name(std::string_view name) {
   if (name.empty()) return -ENOENT;
@@ -185,7 +184,7 @@ Result<Attr> FilesystemImpl::mkdir(const Caller& who, Ino parent, std::string_vi
 Result<Attr> FilesystemImpl::symlink(const Caller& who, Ino parent, std::string_view name,
                                      std::string_view target) {
   if (target.empty()) return Error{-ENOENT};
-  if (target.size() > kSymlinkMax) return Error{-ENAMETOOLONG};
+  if (target.size() > format::kSymlinkMax) return Error{-ENAMETOOLONG};
   return create_entry(who, parent, name, S_IFLNK | 0777, 0, target);
 }
 
@@ -440,10 +439,10 @@ Result<std::string> FilesystemImpl::readlink(Ino ino) {
   // A target is 1 to kSymlinkMax bytes without a NUL (symlink() writes no other); anything
   // else on disk is damage, which fsck reports and repairs, so say so rather than pass it on.
   auto corrupt = [&] {
-    log_corrupt(ino, 0, "symlink target is empty, truncated or holds a NUL byte");
+    log_corrupt(ino, 0, "symlink target has a bad length, is truncated or holds a NUL byte");
     return Error{-EUCLEAN};
   };
-  if (d.size == 0 || d.size > kSymlinkMax) return corrupt();
+  if (d.size == 0 || d.size > format::kSymlinkMax) return corrupt();
   std::string s;
   if (d.flags & format::kInodeInlineData) {
     s.assign(reinterpret_cast<const char*>(d.inline_data.data()), d.size);

@@ -22,7 +22,6 @@ using namespace format;
 
 namespace {
 constexpr uint64_t kChunkBlocks = 256;  // inode-table blocks per device read (1 MiB)
-constexpr size_t kSymlinkMax = 4095;
 constexpr size_t kXattrValueMax = 65536;
 constexpr uint32_t kMaxXattrChain = kXattrBlobMax / kXattrPayload + 1;
 
