@@ -55,7 +55,7 @@ int chmod_acl(Volume& vol, Inode& n, uint32_t mode) {
 
 Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
   if (int r = writable()) return Error{r};
-  auto op = begin_op();
+  Op op(*this);
   auto in = get(ino);
   if (!in) return Error{in.err()};
   Inode& n = **in;
@@ -141,7 +141,7 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   // Ordered mode: the write-back holds the gate exclusively while it writes the last data
   // and takes the transaction, so no block allocated here is mapped by a committed
   // transaction before its data is written (fs_impl.h lock order).
-  auto gate = begin_op();
+  Op op(*this);
   std::unique_lock l(n.mu);
   if (n.is_dir()) return Error{-EISDIR};
   if (!n.is_reg()) return Error{-EINVAL};
@@ -154,9 +154,9 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   if (*need > vol_.balloc.available_blocks()) {
     // Freed blocks become allocatable once their transaction commits: try that first.
     l.unlock();
-    gate.unlock();
+    op.unlock();
     reclaim();
-    gate.lock();
+    op.lock();
     l.lock();
     need = io.blocks_needed(off, len);
     if (!need) return Error{need.err()};
@@ -204,7 +204,7 @@ int FilesystemImpl::fsync_file(Ino ino, bool /*datasync*/, uint64_t* cursor) {
   }
   int r = 0;
   {
-    std::lock_guard g(sync_mu_);
+    base::MutexLock g(sync_mu_);
     if (!read_only_) r = write_back(false, false, false);
   }
   std::lock_guard el(n.err_mu);
@@ -221,7 +221,7 @@ int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {
     // An allocation as large as what is free: let freed blocks become allocatable first.
     if (vol_.balloc.limbo_blocks() && len / kBlockSize >= vol_.balloc.available_blocks()) reclaim();
   }
-  auto op = begin_op();
+  Op op(*this);
   auto in = get(ino);
   if (!in) return in.err();
   Inode& n = **in;
@@ -300,7 +300,7 @@ int acl_value(const Inode& n, std::string_view name, std::string_view value, boo
 int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view value, int flags,
                              bool drop_sgid) {
   if (int r = writable()) return r;
-  auto op = begin_op();
+  Op op(*this);
   if (value.size() > kXattrValueMax) return -E2BIG;
   if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
   auto in = get(ino);
@@ -379,7 +379,7 @@ Result<size_t> FilesystemImpl::listxattr(Ino ino, char* buf, size_t size) {
 
 int FilesystemImpl::removexattr(Ino ino, std::string_view name) {
   if (int r = writable()) return r;
-  auto op = begin_op();
+  Op op(*this);
   auto in = get(ino);
   if (!in) return in.err();
   Inode& n = **in;

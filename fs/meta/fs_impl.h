@@ -7,7 +7,7 @@
 //                            other lock held; it guards the journal
 //   1. txn_gate_             the transaction boundary: every operation that changes
 //                            metadata holds it shared from its first change to its last
-//                            (begin_op()); the write-back holds it exclusively while it
+//                            (an Op); the write-back holds it exclusively while it
 //                            writes the last data and takes the transaction's blocks, so
 //                            a transaction holds whole operations only (all or nothing
 //                            after a crash) and maps no block whose data is not written
@@ -20,15 +20,16 @@
 //   5. orphan_mu_            the set of orphans
 //   6. allocator locks, Volume::sb_mu, block-cache locks (leaves)
 // Reads and writes of different files share nothing above the allocator and cache.
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "base/cond_var.h"
+#include "base/mutex.h"
+#include "base/shared_mutex.h"
+#include "base/thread_annotations.h"
 #include "fs/meta/filesystem.h"
 #include "fs/meta/inode.h"
 #include "fs/meta/journal.h"
@@ -41,15 +42,16 @@ class FilesystemImpl final : public Filesystem {
   FilesystemImpl(std::unique_ptr<io::Device> dev, const MountOptions& opts);
   ~FilesystemImpl() override;
 
-  // Reads the superblock (or its backup), allocators, orphans. 0 or -errno with *msg.
-  int mount(std::string* msg);
+  // Reads the superblock (or its backup), allocators, orphans, then starts the flusher.
+  // 0 or -errno with *msg.
+  int mount(std::string* msg) EXCLUDES(sync_mu_);
 
   bool was_unclean() const override { return was_unclean_; }
   uint64_t recovered_transactions() const override { return recovered_; }
   Result<FsStat> statfs() override;
-  int sync() override;
-  int set_read_only(bool ro) override;
-  int unmount() override;
+  int sync() override EXCLUDES(sync_mu_);
+  int set_read_only(bool ro) override EXCLUDES(sync_mu_);
+  int unmount() override EXCLUDES(sync_mu_);
   void forget(Ino ino, uint64_t nlookup) override;
   Result<Attr> lookup(Ino parent, std::string_view name) override;
   Result<Attr> getattr(Ino ino) override;
@@ -118,10 +120,17 @@ class FilesystemImpl final : public Filesystem {
   void clear_dirty(Inode& in) {
     if (in.dirty.exchange(false)) dirty_inodes_.fetch_sub(1, std::memory_order_relaxed);
   }
-  // Joins the running transaction (see txn_gate_). Commits first when the transaction
-  // has grown to half the journal, and commits and checkpoints first when freed blocks
-  // waiting for a commit are what stands between the operation and ENOSPC.
-  std::shared_lock<std::shared_mutex> begin_op();
+  // An operation's part of the running transaction: txn_gate_ held shared for the scope.
+  // Before it joins, the transaction is committed when it has grown to half the journal,
+  // and committed and checkpointed when freed blocks waiting for a commit are what stands
+  // between the operation and ENOSPC (make_room). unlock() and lock() leave the
+  // transaction for a while and join it again.
+  class SCOPED_CAPABILITY Op : public base::ReaderLock {
+   public:
+    explicit Op(FilesystemImpl& fs) ACQUIRE_SHARED(fs.txn_gate_) : ReaderLock((fs.make_room(), fs.txn_gate_)) {}
+    ~Op() RELEASE() = default;
+  };
+  void make_room() EXCLUDES(sync_mu_, txn_gate_);
   // Blocks the running transaction would write at most, were it committed now.
   uint64_t running_blocks() const;
   // Commits the running transaction (sync_mu_ held): data, then the metadata through the
@@ -131,23 +140,28 @@ class FilesystemImpl final : public Filesystem {
   // reported to their own files); data_why: what the data writeback is counted as in the
   // cache's statistics.
   int write_back(bool clean_state, bool checkpoint = false, bool data_errors = true,
-                 cache::Trigger data_why = cache::Trigger::kSyncAll);
-  int checkpoint_locked();  // sync_mu_ held
+                 cache::Trigger data_why = cache::Trigger::kSyncAll) REQUIRES(sync_mu_) EXCLUDES(txn_gate_);
+  int checkpoint_locked() REQUIRES(sync_mu_);
+  // mount() with sync_mu_ held: everything but starting the flusher.
+  int mount_locked(std::string* msg) REQUIRES(sync_mu_);
   // journal_ becomes the journal the superblock describes, writing through the data path.
-  void open_journal(const format::Superblock& sb);
+  void open_journal(const format::Superblock& sb) REQUIRES(sync_mu_);
   // Commit and checkpoint, so every freed block is allocatable (before ENOSPC).
-  int reclaim();
+  int reclaim() EXCLUDES(sync_mu_);
   // Writes the superblock in place (both copies, flushed), with or without the
-  // needs-recovery flag; sync_mu_ held or not yet mounted.
-  int write_super_in_place(bool recover);
+  // needs-recovery flag.
+  int write_super_in_place(bool recover) REQUIRES(sync_mu_);
   // Replays or loads the journal at mount; 0 or -errno with *msg.
-  int recover_journal(format::Superblock* sb, std::string* msg);
+  int recover_journal(format::Superblock* sb, std::string* msg) REQUIRES(sync_mu_);
   // Freed blocks whose transaction committed: allocatable now, or after the checkpoint
   // when the journal holds an image of one of them.
-  void release_committed(const std::vector<BlockRange>& freed);
+  void release_committed(const std::vector<BlockRange>& freed) REQUIRES(sync_mu_);
   // The journal's section of the statistics JSON (requests and their average size).
-  void publish_journal_stats();
-  void flusher_loop();
+  void publish_journal_stats() REQUIRES(sync_mu_);
+  // Whether directory anc is node or one of its ancestors: walks the parent fields, which
+  // change only under rename_mu_.
+  bool is_ancestor(Ino anc, Ino node) REQUIRES(rename_mu_);
+  void flusher_loop() EXCLUDES(flusher_mu_, sync_mu_);
 
   Volume vol_;
   MountOptions opts_;
@@ -156,25 +170,27 @@ class FilesystemImpl final : public Filesystem {
   uint64_t recovered_ = 0;
   std::atomic<bool> unmounted_{false};
 
-  std::mutex rename_mu_;
-  std::mutex sync_mu_;
-  uint32_t state_written_ = 0;          // guarded by sync_mu_
-  uint64_t flushed_data_writes_ = 0;    // guarded by sync_mu_: DataPath::data_writes() at the last flush
-  std::shared_mutex txn_gate_;
-  std::vector<Ino> written_orphans_;    // guarded by sync_mu_
-  std::unique_ptr<Journal> journal_;    // guarded by sync_mu_; null: no journal (read-only, old image)
-  std::vector<BlockRange> after_checkpoint_;  // guarded by sync_mu_: freed, released at the next checkpoint
-  uint64_t txn_limit_ = 0;              // commit early when a transaction reaches this many blocks
-  bool warned_big_txn_ = false;         // guarded by sync_mu_
+  base::Mutex sync_mu_;
+  uint32_t state_written_ GUARDED_BY(sync_mu_) = 0;
+  uint64_t flushed_data_writes_ GUARDED_BY(sync_mu_) = 0;  // DataPath::data_writes() at the last flush
+  base::SharedMutex txn_gate_ ACQUIRED_AFTER(sync_mu_);
+  base::Mutex rename_mu_ ACQUIRED_AFTER(txn_gate_);
+  std::vector<Ino> written_orphans_ GUARDED_BY(sync_mu_);
+  std::unique_ptr<Journal> journal_ GUARDED_BY(sync_mu_);  // null: no journal (read-only, old image)
+  std::vector<BlockRange> after_checkpoint_ GUARDED_BY(sync_mu_);  // freed, released at the next checkpoint
+  // Commit early when a transaction reaches this many blocks; set under sync_mu_ before
+  // operations run (mount, the switch to read-write), read by every operation.
+  std::atomic<uint64_t> txn_limit_{0};
+  bool warned_big_txn_ GUARDED_BY(sync_mu_) = false;
   std::atomic<uint64_t> dirty_inodes_{0};
-  std::mutex map_mu_;
-  std::unordered_map<Ino, InodeRef> map_;
-  std::mutex orphan_mu_;
-  std::set<Ino> orphans_;
+  base::Mutex map_mu_;
+  std::unordered_map<Ino, InodeRef> map_ GUARDED_BY(map_mu_);
+  base::Mutex orphan_mu_ ACQUIRED_AFTER(map_mu_);
+  std::set<Ino> orphans_ GUARDED_BY(orphan_mu_);
 
-  std::mutex flusher_mu_;
-  std::condition_variable flusher_cv_;
-  bool stop_flusher_ = false;
+  base::Mutex flusher_mu_;
+  base::CondVar flusher_cv_;
+  bool stop_flusher_ GUARDED_BY(flusher_mu_) = false;
   std::thread flusher_;
 };
 

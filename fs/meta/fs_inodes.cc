@@ -16,7 +16,7 @@ namespace chainfs::fs {
 
 Result<FilesystemImpl::InodeRef> FilesystemImpl::get(Ino ino) {
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     auto it = map_.find(ino);
     if (it != map_.end()) {
       if (it->second->freed) return Error{-ENOENT};
@@ -27,7 +27,7 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::get(Ino ino) {
   auto in = std::make_shared<Inode>(ino);
   int r = vol_.load_inode(ino, &in->disk);
   if (r < 0) return Error{r};
-  std::lock_guard g(map_mu_);
+  base::MutexLock g(map_mu_);
   auto [it, inserted] = map_.emplace(ino, in);
   if (it->second->freed) return Error{-ENOENT};
   return it->second;
@@ -53,12 +53,12 @@ Attr FilesystemImpl::attr_of(const Inode& in) const {
 }
 
 void FilesystemImpl::add_lookup(const InodeRef& in) {
-  std::lock_guard g(map_mu_);
+  base::MutexLock g(map_mu_);
   ++in->nlookup;
 }
 
 void FilesystemImpl::set_orphan(Ino ino, bool on) {
-  std::lock_guard g(orphan_mu_);
+  base::MutexLock g(orphan_mu_);
   if (on)
     orphans_.insert(ino);
   else
@@ -86,7 +86,7 @@ void FilesystemImpl::free_inode_locked(Inode& in) {
 
 void FilesystemImpl::maybe_free(const InodeRef& in) {
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     if (in->nopen || in->freed) return;
   }
   {
@@ -99,7 +99,7 @@ void FilesystemImpl::maybe_free(const InodeRef& in) {
   if (in->disk.nlink != 0 || in->freed || read_only_) return;
   bool looked_up = false;
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     if (in->nopen) return;
     looked_up = in->nlookup != 0;
   }
@@ -119,7 +119,7 @@ void FilesystemImpl::maybe_free(const InodeRef& in) {
   }
   // No name and no reference: nobody can reach it any more.
   free_inode_locked(*in);
-  std::lock_guard g(map_mu_);
+  base::MutexLock g(map_mu_);
   auto it = map_.find(in->ino);
   if (it != map_.end() && it->second == in) map_.erase(it);
 }
@@ -127,11 +127,11 @@ void FilesystemImpl::maybe_free(const InodeRef& in) {
 void FilesystemImpl::forget(Ino ino, uint64_t nlookup) {
   // A fuseblk mount unmounts in DESTROY, which a forget on another thread may overtake.
   if (unmounted_) return;
-  auto op = begin_op();
+  Op op(*this);
   if (unmounted_) return;
   InodeRef in;
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     auto it = map_.find(ino);
     if (it == map_.end()) return;
     in = it->second;
@@ -143,16 +143,16 @@ void FilesystemImpl::forget(Ino ino, uint64_t nlookup) {
 int FilesystemImpl::open(Ino ino) {
   auto in = get(ino);
   if (!in) return in.err();
-  std::lock_guard g(map_mu_);
+  base::MutexLock g(map_mu_);
   ++(*in)->nopen;
   return 0;
 }
 
 void FilesystemImpl::release(Ino ino) {
-  auto op = begin_op();
+  Op op(*this);
   InodeRef in;
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     auto it = map_.find(ino);
     if (it == map_.end()) return;
     in = it->second;

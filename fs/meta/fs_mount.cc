@@ -23,6 +23,15 @@ FilesystemImpl::~FilesystemImpl() {
 }
 
 int FilesystemImpl::mount(std::string* msg) {
+  {
+    base::MutexLock g(sync_mu_);
+    if (int r = mount_locked(msg); r < 0) return r;
+  }
+  flusher_ = std::thread([this] { flusher_loop(); });
+  return 0;
+}
+
+int FilesystemImpl::mount_locked(std::string* msg) {
   io::Device& dev = vol_.dev();
   uint64_t dev_blocks = dev.size_bytes() / kBlockSize;
   if (dev_blocks < 2) {
@@ -112,7 +121,7 @@ int FilesystemImpl::mount(std::string* msg) {
         if ((*in)->disk.nlink == 0) free_inode_locked(**in);
       }
       {
-        std::lock_guard g(map_mu_);
+        base::MutexLock g(map_mu_);
         map_.erase(ino);
       }
       ino = next;
@@ -123,15 +132,10 @@ int FilesystemImpl::mount(std::string* msg) {
     vol_.sb.mount_count++;
     vol_.sb.last_mount_time = ::time(nullptr);
   }
-  if (!read_only_) {
-    std::lock_guard g(sync_mu_);
-    r = write_back(false);
-    if (r < 0) {
-      *msg = fmt::format("cannot write the superblock: {}", std::strerror(-r));
-      return r;
-    }
+  if (!read_only_ && (r = write_back(false)) < 0) {
+    *msg = fmt::format("cannot write the superblock: {}", std::strerror(-r));
+    return r;
   }
-  flusher_ = std::thread([this] { flusher_loop(); });
   return 0;
 }
 
@@ -239,7 +243,7 @@ void FilesystemImpl::publish_journal_stats() {
 }
 
 int FilesystemImpl::set_read_only(bool ro) {
-  std::lock_guard g(sync_mu_);
+  base::MutexLock g(sync_mu_);
   if (ro == read_only_) return 0;
   if (ro) {
     // As a clean unmount: everything home, the journal empty, no recovery needed.
@@ -272,7 +276,7 @@ int FilesystemImpl::set_read_only(bool ro) {
 int FilesystemImpl::unmount() {
   if (unmounted_.exchange(true)) return 0;
   {
-    std::lock_guard l(flusher_mu_);
+    base::MutexLock l(flusher_mu_);
     stop_flusher_ = true;
   }
   flusher_cv_.notify_all();
@@ -281,14 +285,14 @@ int FilesystemImpl::unmount() {
   // The kernel sends no forgets at unmount: every unlinked inode goes now.
   std::vector<InodeRef> all;
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     for (auto& [ino, in] : map_) all.push_back(in);
   }
   for (auto& in : all) {
     std::unique_lock l(in->mu);
     if (!in->freed && in->disk.nlink == 0) free_inode_locked(*in);
   }
-  std::lock_guard g(sync_mu_);
+  base::MutexLock g(sync_mu_);
   int r = write_back(true, true);
   return r < 0 ? r : write_super_in_place(false);
 }
@@ -298,7 +302,7 @@ Result<FsStat> FilesystemImpl::statfs() {
   s.blocks = vol_.block_count();
   s.blocks_free = vol_.balloc.free_blocks();
   // Freed blocks not yet allocatable count as available: the next commit releases them,
-  // and an allocation that needs them forces that commit (begin_op, write).
+  // and an allocation that needs them forces that commit (Op, write).
   s.blocks_avail = vol_.balloc.free_unreserved();
   s.files = vol_.ialloc.inode_count();
   s.files_free = vol_.ialloc.free_inodes();

@@ -97,7 +97,7 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::new_inode(const Caller& who, In
   }
   if (S_ISDIR(mode)) d.parent = parent.ino;
   mark_dirty(*in);
-  std::lock_guard g(map_mu_);
+  base::MutexLock g(map_mu_);
   map_[ino] = in;
   return in;
 }
@@ -106,14 +106,14 @@ void FilesystemImpl::drop_new_inode(const InodeRef& in) {
   std::unique_lock l(in->mu);
   in->disk.nlink = 0;
   free_inode_locked(*in);
-  std::lock_guard g(map_mu_);
+  base::MutexLock g(map_mu_);
   map_.erase(in->ino);
 }
 
 Result<Attr> FilesystemImpl::create_entry(const Caller& who, Ino parent, std::string_view name,
                                           uint32_t mode, uint64_t rdev, std::string_view target) {
   if (int r = writable()) return Error{r};
-  auto op = begin_op();
+  Op op(*this);
   if (int r = check_name(name)) return Error{r};
   if (dot_or_dotdot(name)) return Error{-EEXIST};
   auto p = get(parent);
@@ -190,7 +190,7 @@ Result<Attr> FilesystemImpl::symlink(const Caller& who, Ino parent, std::string_
 
 Result<Attr> FilesystemImpl::tmpfile(const Caller& who, Ino dir_ino, uint32_t mode) {
   if (int r = writable()) return Error{r};
-  auto op = begin_op();
+  Op op(*this);
   auto p = get(dir_ino);
   if (!p) return Error{p.err()};
   Inode& dir = **p;
@@ -216,7 +216,7 @@ Result<Attr> FilesystemImpl::tmpfile(const Caller& who, Ino dir_ino, uint32_t mo
 
 Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_name) {
   if (int r = writable()) return Error{r};
-  auto op = begin_op();
+  Op op(*this);
   if (int r = check_name(new_name)) return Error{r};
   if (dot_or_dotdot(new_name)) return Error{-EEXIST};
   auto p = get(new_parent);
@@ -231,7 +231,7 @@ Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_
   if (!dir.is_dir()) return Error{-ENOTDIR};
   if (dir.disk.nlink == 0 || child.freed) return Error{-ENOENT};
   if (child.disk.nlink == 0) {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     if (child.nopen == 0) return Error{-ENOENT};  // nobody can still name it
   }
   if (child.disk.nlink >= kLinkMax) return Error{-EMLINK};
@@ -250,7 +250,7 @@ Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_
 
 int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_dir) {
   if (int r = writable()) return r;
-  auto op = begin_op();
+  Op op(*this);
   if (int r = check_name(name)) return r;
   if (want_dir && name == ".") return -EINVAL;
   if (want_dir && name == "..") return -ENOTEMPTY;
@@ -295,6 +295,18 @@ int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_di
 int FilesystemImpl::unlink(Ino parent, std::string_view name) { return remove_entry(parent, name, false); }
 int FilesystemImpl::rmdir(Ino parent, std::string_view name) { return remove_entry(parent, name, true); }
 
+bool FilesystemImpl::is_ancestor(Ino anc, Ino node) {
+  // Directory parents change only under rename_mu_, which we hold: walk them freely.
+  for (int depth = 0; node && depth < 100000; ++depth) {
+    if (node == anc) return true;
+    if (node == kRootIno) return false;
+    auto n = get(node);
+    if (!n) return false;
+    node = (*n)->disk.parent;
+  }
+  return false;
+}
+
 int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
                            unsigned flags, const Caller& who) {
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return -EINVAL;
@@ -303,25 +315,14 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
   if (int r = check_name(name)) return r;
   if (int r = check_name(new_name)) return r;
   if (dot_or_dotdot(name) || dot_or_dotdot(new_name)) return -EBUSY;
-  auto op = begin_op();
-  std::lock_guard rg(rename_mu_);
+  Op op(*this);
+  base::MutexLock rg(rename_mu_);
   auto p1 = get(parent);
   if (!p1) return p1.err();
   auto p2 = get(new_parent);
   if (!p2) return p2.err();
   InodeRef P1 = *p1, P2 = *p2;
   if (!P1->is_dir() || !P2->is_dir()) return -ENOTDIR;
-  // Directory parents change only under rename_mu_, which we hold: walk them freely.
-  auto is_ancestor = [&](Ino anc, Ino node) -> bool {
-    for (int depth = 0; node && depth < 100000; ++depth) {
-      if (node == anc) return true;
-      if (node == kRootIno) return false;
-      auto n = get(node);
-      if (!n) return false;
-      node = (*n)->disk.parent;
-    }
-    return false;
-  };
   std::unique_lock<std::shared_mutex> l1, l2;
   if (P1 == P2) {
     l1 = std::unique_lock(P1->mu);

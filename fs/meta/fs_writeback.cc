@@ -14,14 +14,14 @@ namespace chainfs::fs {
 
 
 void FilesystemImpl::flusher_loop() {
-  std::unique_lock l(flusher_mu_);
+  base::MutexLock l(flusher_mu_);
   while (!stop_flusher_) {
     // The flush_interval timer; stopping wakes it at once.
-    flusher_cv_.wait_for(l, std::chrono::seconds(std::max(1u, opts_.flush_interval_s)));
+    flusher_cv_.wait_for(flusher_mu_, std::chrono::seconds(std::max(1u, opts_.flush_interval_s)));
     if (stop_flusher_) break;
     l.unlock();
     {
-      std::lock_guard g(sync_mu_);
+      base::MutexLock g(sync_mu_);
       // The filesystem's one periodic flusher: file data, then the commit of the metadata
       // that maps it; the checkpoint too once the journal is half full, so that commits
       // seldom have to wait for one.
@@ -38,19 +38,18 @@ uint64_t FilesystemImpl::running_blocks() const {
   return vol_.cache.dirty_count() + dirty_inodes_.load(std::memory_order_relaxed) + 4;
 }
 
-std::shared_lock<std::shared_mutex> FilesystemImpl::begin_op() {
+void FilesystemImpl::make_room() {
   bool big = txn_limit_ && running_blocks() >= txn_limit_;
   // Freed blocks wait for their commit (allocator.h): when they are what is left, commit
   // and checkpoint so they can be allocated, before anyone gets ENOSPC.
   bool short_of_space = vol_.balloc.limbo_blocks() && vol_.balloc.available_blocks() < 256;
   if ((big || short_of_space) && !read_only_) {
-    std::lock_guard g(sync_mu_);
+    base::MutexLock g(sync_mu_);
     if (!read_only_) {
       int r = write_back(false, short_of_space);
       if (r < 0) spdlog::error("chainfs: write-back failed: {}", std::strerror(-r));
     }
   }
-  return std::shared_lock(txn_gate_);
 }
 
 void FilesystemImpl::release_committed(const std::vector<BlockRange>& freed) {
@@ -96,18 +95,18 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_erro
   //    or when the journal has no room.
   cache::PageCache& pc = vol_.pages();
   int data_err = pc.writeback_all(true, data_why);
-  std::unique_lock gate(txn_gate_);
+  base::WriterLock gate(txn_gate_);
   if (int e = pc.writeback_all(true, cache::Trigger::kSyncAll); e < 0 && !data_err) data_err = e;
   if (!data_errors) data_err = 0;
   std::vector<InodeRef> todo;
   std::vector<Ino> orphan_list;
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     for (auto& [ino, in] : map_)
       if (in->dirty) todo.push_back(in);
   }
   {
-    std::lock_guard g(orphan_mu_);
+    base::MutexLock g(orphan_mu_);
     orphan_list.assign(orphans_.begin(), orphans_.end());
   }
   std::unordered_map<Ino, Ino> next_orphan;
@@ -192,7 +191,7 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_erro
   if (checkpoint && (r = checkpoint_locked()) < 0 && !first_err) first_err = r;
   // Evict clean, unreferenced inodes so the map does not grow with every inode touched.
   {
-    std::lock_guard g(map_mu_);
+    base::MutexLock g(map_mu_);
     for (auto it = map_.begin(); it != map_.end();) {
       Inode& in = *it->second;
       if (it->second.use_count() == 1 && !in.dirty && in.nlookup == 0 && in.nopen == 0 &&
@@ -206,13 +205,13 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_erro
 }
 
 int FilesystemImpl::sync() {
-  std::lock_guard g(sync_mu_);
+  base::MutexLock g(sync_mu_);
   if (read_only_) return 0;
   return write_back(false);
 }
 
 int FilesystemImpl::reclaim() {
-  std::lock_guard g(sync_mu_);
+  base::MutexLock g(sync_mu_);
   if (read_only_) return 0;
   return write_back(false, true);
 }
