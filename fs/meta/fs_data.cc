@@ -38,7 +38,7 @@ std::string_view listed_name(std::string_view key) {
 }
 
 // chmod of an inode (mu held exclusively) with an access ACL: the ACL takes the new bits.
-int chmod_acl(Volume& vol, Inode& n, uint32_t mode) {
+int chmod_acl(Volume& vol, Inode& n, uint32_t mode) REQUIRES(n.mu) {
   if (!has_xattrs(n.disk)) return 0;
   XattrStore xs(vol, n.ino, n.disk);
   format::XattrMap m;
@@ -59,7 +59,7 @@ Result<Attr> FilesystemImpl::setattr(Ino ino, const SetAttr& set) {
   auto in = get(ino);
   if (!in) return Error{in.err()};
   Inode& n = **in;
-  std::unique_lock l(n.mu);
+  base::WriterLock l(n.mu);
   format::DiskInode& d = n.disk;
   auto t = now_ts();
   if (set.fields & SetAttr::kSize) {
@@ -103,17 +103,17 @@ bool FilesystemImpl::atime_due(const Inode& in, const format::Timespec& t) const
 bool FilesystemImpl::read_sets_atime(Ino ino) {
   auto in = get(ino);
   if (!in) return false;
-  std::shared_lock l((*in)->mu);
+  base::ReaderLock l((*in)->mu);
   return atime_due(**in, now_ts());
 }
 
 void FilesystemImpl::touch_atime(const InodeRef& in) {
   auto t = now_ts();
   {
-    std::shared_lock l(in->mu);
+    base::ReaderLock l(in->mu);
     if (!atime_due(*in, t)) return;
   }
-  std::unique_lock l(in->mu);
+  base::WriterLock l(in->mu);
   if (in->freed) return;
   in->disk.atime = t;
   mark_dirty(*in);
@@ -124,7 +124,7 @@ Result<size_t> FilesystemImpl::read(Ino ino, uint64_t off, size_t len, char* buf
   if (!in) return Error{in.err()};
   Result<size_t> r = size_t{0};
   {
-    std::shared_lock l((*in)->mu);
+    base::ReaderLock l((*in)->mu);
     if ((*in)->is_dir()) return Error{-EISDIR};
     if (!(*in)->is_reg()) return Error{-EINVAL};
     r = FileIo(vol_, ino, (*in)->disk).read(off, len, buf);
@@ -142,7 +142,7 @@ Result<size_t> FilesystemImpl::write(Ino ino, uint64_t off, const char* buf, siz
   // and takes the transaction, so no block allocated here is mapped by a committed
   // transaction before its data is written (fs_impl.h lock order).
   Op op(*this);
-  std::unique_lock l(n.mu);
+  base::WriterLock l(n.mu);
   if (n.is_dir()) return Error{-EISDIR};
   if (!n.is_reg()) return Error{-EINVAL};
   // All or nothing when space is short: the kernel turns a short write inside an async
@@ -179,7 +179,7 @@ uint64_t FilesystemImpl::write_error_cursor(Ino ino) {
   auto in = get(ino);
   if (!in) return 0;
   Inode& n = **in;
-  std::lock_guard l(n.err_mu);
+  base::MutexLock l(n.err_mu);
   return n.err_seen ? n.err_seq : n.err_seq - 1;
 }
 
@@ -192,10 +192,10 @@ int FilesystemImpl::fsync_file(Ino ino, bool /*datasync*/, uint64_t* cursor) {
   if (!in) return in.err();
   Inode& n = **in;
   {
-    std::shared_lock l(n.mu);
+    base::ReaderLock l(n.mu);
     if (n.is_reg() && !n.freed) {
       if (int e = vol_.pages().fsync(ino); e < 0) {
-        std::lock_guard el(n.err_mu);
+        base::MutexLock el(n.err_mu);
         ++n.err_seq;
         n.err = e;
         n.err_seen = false;
@@ -207,7 +207,7 @@ int FilesystemImpl::fsync_file(Ino ino, bool /*datasync*/, uint64_t* cursor) {
     base::MutexLock g(sync_mu_);
     if (!read_only_) r = write_back(false, false, false);
   }
-  std::lock_guard el(n.err_mu);
+  base::MutexLock el(n.err_mu);
   if (n.err_seq == *cursor) return r;
   *cursor = n.err_seq;
   n.err_seen = true;
@@ -225,7 +225,7 @@ int FilesystemImpl::fallocate(Ino ino, int mode, uint64_t off, uint64_t len) {
   auto in = get(ino);
   if (!in) return in.err();
   Inode& n = **in;
-  std::unique_lock l(n.mu);
+  base::WriterLock l(n.mu);
   if (n.is_dir()) return -EISDIR;
   if (!n.is_reg()) return -ENODEV;
   if (off >= format::kMaxFileSize || len > format::kMaxFileSize - off) return -EFBIG;
@@ -258,13 +258,13 @@ Result<uint64_t> FilesystemImpl::lseek(Ino ino, uint64_t off, int whence) {
   if (whence != SEEK_DATA && whence != SEEK_HOLE) return Error{-EINVAL};
   auto in = get(ino);
   if (!in) return Error{in.err()};
-  std::shared_lock l((*in)->mu);
+  base::ReaderLock l((*in)->mu);
   if (!(*in)->is_reg()) return Error{-EINVAL};
   return FileIo(vol_, ino, (*in)->disk).seek(off, whence);
 }
 
 namespace {
-int check_xattr_name(std::string_view name, const Inode& in) {
+int check_xattr_name(std::string_view name, const Inode& in) REQUIRES_SHARED(in.mu) {
   if (name.empty() || name.size() > kNameMax) return -ERANGE;
   if (name == acl::kAccessName || name == acl::kDefaultName) return in.is_lnk() ? -EOPNOTSUPP : 0;
   if (storage_key(name).empty()) return -EOPNOTSUPP;
@@ -279,7 +279,7 @@ int check_xattr_name(std::string_view name, const Inode& in) {
 
 // The value to store for an ACL set on n (empty: none), with the mode it implies in *mode.
 int acl_value(const Inode& n, std::string_view name, std::string_view value, bool drop_sgid,
-              std::string* out, uint32_t* mode) {
+              std::string* out, uint32_t* mode) REQUIRES_SHARED(n.mu) {
   acl::Acl a;
   if (int r = acl::decode(value, &a)) return r;
   *mode = n.disk.mode;
@@ -306,7 +306,7 @@ int FilesystemImpl::setxattr(Ino ino, std::string_view name, std::string_view va
   auto in = get(ino);
   if (!in) return in.err();
   Inode& n = **in;
-  std::unique_lock l(n.mu);
+  base::WriterLock l(n.mu);
   if (int r = check_xattr_name(name, n)) return r;
   std::string_view key = storage_key(name);
   bool is_acl = key != name;
@@ -339,7 +339,7 @@ Result<size_t> FilesystemImpl::getxattr(Ino ino, std::string_view name, char* bu
   auto in = get(ino);
   if (!in) return Error{in.err()};
   Inode& n = **in;
-  std::shared_lock l(n.mu);
+  base::ReaderLock l(n.mu);
   if (name.empty() || name.size() > kNameMax) return Error{-ERANGE};
   std::string_view key = storage_key(name);
   std::string_view suffix;
@@ -360,7 +360,7 @@ Result<size_t> FilesystemImpl::listxattr(Ino ino, char* buf, size_t size) {
   auto in = get(ino);
   if (!in) return Error{in.err()};
   Inode& n = **in;
-  std::shared_lock l(n.mu);
+  base::ReaderLock l(n.mu);
   format::XattrMap m;
   int r = XattrStore(vol_, ino, n.disk).load(&m);
   if (r < 0) return Error{r};
@@ -383,7 +383,7 @@ int FilesystemImpl::removexattr(Ino ino, std::string_view name) {
   auto in = get(ino);
   if (!in) return in.err();
   Inode& n = **in;
-  std::unique_lock l(n.mu);
+  base::WriterLock l(n.mu);
   if (name.empty() || name.size() > kNameMax) return -ERANGE;
   std::string_view key = storage_key(name);
   std::string_view suffix;
@@ -423,8 +423,11 @@ int FilesystemImpl::inherit_acl(const Caller& who, Inode& dir, Inode& child) {
 int FilesystemImpl::access(const Caller& who, Ino ino, int mask) {
   auto in = get(ino);
   if (!in) return in.err();
-  std::shared_lock l((*in)->mu);
-  const format::DiskInode& d = (*in)->disk;
+  format::DiskInode d;
+  {
+    base::ReaderLock l((*in)->mu);
+    d = (*in)->disk;
+  }
   if (mask == F_OK) return 0;
   if ((mask & W_OK) && read_only_) return -EROFS;
   if (who.uid == 0) {

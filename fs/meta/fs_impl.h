@@ -93,23 +93,24 @@ class FilesystemImpl final : public Filesystem {
   using InodeRef = std::shared_ptr<Inode>;
 
   Result<InodeRef> get(Ino ino);
-  Attr attr_of(const Inode& in) const;
+  Attr attr_of(const Inode& in) const REQUIRES_SHARED(in.mu);
   void add_lookup(const InodeRef& in);
   // Frees the inode when it has no links and no references left; with no links and no
   // open file, but the kernel still holding the inode, frees its file data already.
   void maybe_free(const InodeRef& in);
   // Frees data, trees, xattrs and the inode number; caller holds in->mu exclusively.
-  void free_inode_locked(Inode& in);
-  Result<InodeRef> new_inode(const Caller& who, Inode& parent, uint32_t mode, uint64_t rdev);
+  void free_inode_locked(Inode& in) REQUIRES(in.mu);
+  Result<InodeRef> new_inode(const Caller& who, Inode& parent, uint32_t mode, uint64_t rdev)
+      REQUIRES_SHARED(parent.mu);
   void drop_new_inode(const InodeRef& in);
   // A new inode (its mu held) in dir (mu held): the default ACL of dir becomes its access
   // ACL (and a directory's default ACL), or, without one, the umask applies.
-  int inherit_acl(const Caller& who, Inode& dir, Inode& child);
+  int inherit_acl(const Caller& who, Inode& dir, Inode& child) REQUIRES_SHARED(dir.mu) REQUIRES(child.mu);
   Result<Attr> create_entry(const Caller& who, Ino parent, std::string_view name, uint32_t mode,
                             uint64_t rdev, std::string_view symlink_target);
   int remove_entry(Ino parent, std::string_view name, bool dir);
   // Whether a read at t sets in's atime; caller holds in.mu (shared is enough).
-  bool atime_due(const Inode& in, const format::Timespec& t) const;
+  bool atime_due(const Inode& in, const format::Timespec& t) const REQUIRES_SHARED(in.mu);
   void touch_atime(const InodeRef& in);
   int writable() const;
   void set_orphan(Ino ino, bool on);

@@ -24,9 +24,9 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::get(Ino ino) {
     }
   }
   if (ino < 1 || ino > vol_.ialloc.inode_count() || !vol_.ialloc.in_use(ino)) return Error{-ENOENT};
-  auto in = std::make_shared<Inode>(ino);
-  int r = vol_.load_inode(ino, &in->disk);
-  if (r < 0) return Error{r};
+  format::DiskInode d;
+  if (int r = vol_.load_inode(ino, &d); r < 0) return Error{r};
+  auto in = std::make_shared<Inode>(ino, d);
   base::MutexLock g(map_mu_);
   auto [it, inserted] = map_.emplace(ino, in);
   if (it->second->freed) return Error{-ENOENT};
@@ -92,10 +92,10 @@ void FilesystemImpl::maybe_free(const InodeRef& in) {
   {
     // The common case, a linked file's last close or forget: no exclusive lock, so it
     // never waits behind the file's readers.
-    std::shared_lock s(in->mu);
+    base::ReaderLock s(in->mu);
     if (in->disk.nlink != 0) return;
   }
-  std::unique_lock l(in->mu);
+  base::WriterLock l(in->mu);
   if (in->disk.nlink != 0 || in->freed || read_only_) return;
   bool looked_up = false;
   {

@@ -115,9 +115,10 @@ int FilesystemImpl::mount_locked(std::string* msg) {
     for (uint64_t n = 0; ino && n < sb.inode_count; ++n) {
       auto in = get(ino);
       if (!in) break;
-      uint64_t next = (*in)->disk.orphan_next;
+      uint64_t next = 0;
       {
-        std::unique_lock l((*in)->mu);
+        base::WriterLock l((*in)->mu);
+        next = (*in)->disk.orphan_next;
         if ((*in)->disk.nlink == 0) free_inode_locked(**in);
       }
       {
@@ -289,7 +290,7 @@ int FilesystemImpl::unmount() {
     for (auto& [ino, in] : map_) all.push_back(in);
   }
   for (auto& in : all) {
-    std::unique_lock l(in->mu);
+    base::WriterLock l(in->mu);
     if (!in->freed && in->disk.nlink == 0) free_inode_locked(*in);
   }
   base::MutexLock g(sync_mu_);

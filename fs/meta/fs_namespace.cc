@@ -36,14 +36,14 @@ Result<Attr> FilesystemImpl::lookup(Ino parent, std::string_view name) {
   if (name == "." && !(*p)->is_dir()) {
     // The inode itself, of any type: how the kernel resolves a file handle (open_by_handle_at,
     // NFS export) whose inode it no longer caches. An unlinked inode is stale, as on ext4.
-    std::shared_lock l((*p)->mu);
+    base::ReaderLock l((*p)->mu);
     if ((*p)->disk.nlink == 0) return Error{-ENOENT};
     add_lookup(*p);
     return attr_of(**p);
   }
   InodeRef child;
   {
-    std::shared_lock pl((*p)->mu);
+    base::ReaderLock pl((*p)->mu);
     if (!(*p)->is_dir()) return Error{-ENOTDIR};
     Ino target = 0;
     if (name == ".") {
@@ -61,15 +61,14 @@ Result<Attr> FilesystemImpl::lookup(Ino parent, std::string_view name) {
     child = *c;
     add_lookup(child);  // under the parent's lock: the entry cannot vanish meanwhile
   }
-  std::shared_lock cl(child->mu, std::defer_lock);
-  if (child != *p) cl.lock();
+  base::ReaderLock cl(child->mu);
   return attr_of(*child);
 }
 
 Result<Attr> FilesystemImpl::getattr(Ino ino) {
   auto in = get(ino);
   if (!in) return Error{in.err()};
-  std::shared_lock l((*in)->mu);
+  base::ReaderLock l((*in)->mu);
   return attr_of(**in);
 }
 
@@ -78,8 +77,7 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::new_inode(const Caller& who, In
   Ino ino = 0;
   int r = vol_.ialloc.alloc(&ino);
   if (r < 0) return Error{r};
-  auto in = std::make_shared<Inode>(ino);
-  format::DiskInode& d = in->disk;
+  format::DiskInode d;
   d.mode = mode;
   d.uid = who.uid;
   d.gid = who.gid;
@@ -96,6 +94,7 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::new_inode(const Caller& who, In
     d.generation = vol_.sb.next_generation++;
   }
   if (S_ISDIR(mode)) d.parent = parent.ino;
+  auto in = std::make_shared<Inode>(ino, d);
   mark_dirty(*in);
   base::MutexLock g(map_mu_);
   map_[ino] = in;
@@ -103,7 +102,7 @@ Result<FilesystemImpl::InodeRef> FilesystemImpl::new_inode(const Caller& who, In
 }
 
 void FilesystemImpl::drop_new_inode(const InodeRef& in) {
-  std::unique_lock l(in->mu);
+  base::WriterLock l(in->mu);
   in->disk.nlink = 0;
   free_inode_locked(*in);
   base::MutexLock g(map_mu_);
@@ -119,7 +118,7 @@ Result<Attr> FilesystemImpl::create_entry(const Caller& who, Ino parent, std::st
   auto p = get(parent);
   if (!p) return Error{p.err()};
   Inode& dir = **p;
-  std::unique_lock pl(dir.mu);
+  base::WriterLock pl(dir.mu);
   if (!dir.is_dir()) return Error{-ENOTDIR};
   if (dir.disk.nlink == 0) return Error{-ENOENT};  // removed directory
   if (S_ISDIR(mode) && dir.disk.nlink >= kLinkMax) return Error{-EMLINK};
@@ -131,40 +130,28 @@ Result<Attr> FilesystemImpl::create_entry(const Caller& who, Ino parent, std::st
   auto c = new_inode(who, dir, mode, rdev);
   if (!c) return Error{c.err()};
   InodeRef child = *c;
-  {
-    std::unique_lock cl(child->mu);
-    if (!S_ISLNK(mode)) {
-      if (int e = inherit_acl(who, dir, *child); e < 0) {
-        cl.unlock();
-        drop_new_inode(child);
-        return Error{e};
-      }
-    } else {
-      format::DiskInode& d = child->disk;
-      if (target.size() <= format::kInlineDataSize) {
-        std::memcpy(d.inline_data.data(), target.data(), target.size());
-        d.flags |= format::kInodeInlineData;
-        d.size = target.size();
-      } else {
-        auto w = FileIo(vol_, child->ino, d).write(0, target.data(), target.size());
-        if (!w || *w != target.size()) {
-          cl.unlock();
-          drop_new_inode(child);
-          return Error{w ? -ENOSPC : w.err()};
-        }
-      }
-    }
+  base::WriterLock cl(child->mu);
+  int e = 0;
+  if (!S_ISLNK(mode)) {
+    e = inherit_acl(who, dir, *child);
+  } else if (format::DiskInode& d = child->disk; target.size() <= format::kInlineDataSize) {
+    std::memcpy(d.inline_data.data(), target.data(), target.size());
+    d.flags |= format::kInodeInlineData;
+    d.size = target.size();
+  } else {
+    auto w = FileIo(vol_, child->ino, d).write(0, target.data(), target.size());
+    if (!w || *w != target.size()) e = w ? -ENOSPC : w.err();
   }
-  r = dd.add(name, child->ino, dtype(mode));
-  if (r < 0) {
+  if (e == 0) e = dd.add(name, child->ino, dtype(mode));
+  if (e < 0) {
+    cl.unlock();
     drop_new_inode(child);
-    return Error{r};
+    return Error{e};
   }
   if (S_ISDIR(mode)) ++dir.disk.nlink;
   touch_mc(dir.disk, child->disk.ctime);
   mark_dirty(dir);
   add_lookup(child);
-  // Nobody can reach the child before the parent's lock is released.
   return attr_of(*child);
 }
 
@@ -194,13 +181,13 @@ Result<Attr> FilesystemImpl::tmpfile(const Caller& who, Ino dir_ino, uint32_t mo
   auto p = get(dir_ino);
   if (!p) return Error{p.err()};
   Inode& dir = **p;
-  std::unique_lock pl(dir.mu);
+  base::WriterLock pl(dir.mu);
   if (!dir.is_dir()) return Error{-ENOTDIR};
   if (dir.disk.nlink == 0) return Error{-ENOENT};  // removed directory
   auto c = new_inode(who, dir, S_IFREG | (mode & 07777), 0);
   if (!c) return Error{c.err()};
   InodeRef child = *c;
-  std::unique_lock cl(child->mu);
+  base::WriterLock cl(child->mu);
   if (int e = inherit_acl(who, dir, *child); e < 0) {
     cl.unlock();
     drop_new_inode(child);
@@ -226,8 +213,8 @@ Result<Attr> FilesystemImpl::link(Ino ino, Ino new_parent, std::string_view new_
   if ((*c)->is_dir()) return Error{-EPERM};
   Inode& dir = **p;
   Inode& child = **c;
-  std::unique_lock pl(dir.mu);  // parent before entry
-  std::unique_lock cl(child.mu);
+  base::WriterLock pl(dir.mu);  // parent before entry
+  base::WriterLock cl(child.mu);
   if (!dir.is_dir()) return Error{-ENOTDIR};
   if (dir.disk.nlink == 0 || child.freed) return Error{-ENOENT};
   if (child.disk.nlink == 0) {
@@ -260,7 +247,7 @@ int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_di
   Inode& dir = **p;
   InodeRef child;
   {
-    std::unique_lock pl(dir.mu);
+    base::WriterLock pl(dir.mu);
     if (!dir.is_dir()) return -ENOTDIR;
     Directory dd(vol_, parent, dir.disk);
     format::Dirent d;
@@ -269,7 +256,7 @@ int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_di
     auto c = get(d.ino);
     if (!c) return c.err() == -ENOENT ? -EUCLEAN : c.err();
     child = *c;
-    std::unique_lock cl(child->mu);
+    base::WriterLock cl(child->mu);
     if (want_dir && !child->is_dir()) return -ENOTDIR;
     if (!want_dir && child->is_dir()) return -EISDIR;
     if (want_dir && (child->disk.dir_entries != 0 || child->disk.tree_root != 0)) return -ENOTEMPTY;
@@ -295,8 +282,10 @@ int FilesystemImpl::remove_entry(Ino parent, std::string_view name, bool want_di
 int FilesystemImpl::unlink(Ino parent, std::string_view name) { return remove_entry(parent, name, false); }
 int FilesystemImpl::rmdir(Ino parent, std::string_view name) { return remove_entry(parent, name, true); }
 
-bool FilesystemImpl::is_ancestor(Ino anc, Ino node) {
-  // Directory parents change only under rename_mu_, which we hold: walk them freely.
+// Reads the parent fields without the inodes' locks, which the analysis cannot know is
+// enough: they change only under rename_mu_, and other fields of a record change
+// meanwhile only under its own lock, at other addresses.
+bool FilesystemImpl::is_ancestor(Ino anc, Ino node) NO_THREAD_SAFETY_ANALYSIS {
   for (int depth = 0; node && depth < 100000; ++depth) {
     if (node == anc) return true;
     if (node == kRootIno) return false;
@@ -307,8 +296,10 @@ bool FilesystemImpl::is_ancestor(Ino anc, Ino node) {
   return false;
 }
 
+// Locks up to four inodes in an order chosen at run time (fs_impl.h), the last only when
+// the target name exists: conditional locks, which the analysis cannot follow.
 int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
-                           unsigned flags, const Caller& who) {
+                           unsigned flags, const Caller& who) NO_THREAD_SAFETY_ANALYSIS {
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return -EINVAL;
   if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT))) return -EINVAL;
   if (int r = writable()) return r;
@@ -323,7 +314,7 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
   if (!p2) return p2.err();
   InodeRef P1 = *p1, P2 = *p2;
   if (!P1->is_dir() || !P2->is_dir()) return -ENOTDIR;
-  std::unique_lock<std::shared_mutex> l1, l2;
+  std::unique_lock<base::SharedMutex> l1, l2;
   if (P1 == P2) {
     l1 = std::unique_lock(P1->mu);
   } else if (is_ancestor(P2->ino, P1->ino)) {
@@ -366,7 +357,7 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
   if (D == P1 || D == P2) return (flags & RENAME_EXCHANGE) ? -EINVAL : -ENOTEMPTY;
   if (S == P2) return -EINVAL;
   // The entries' inodes, in inode order (neither is an ancestor of the other here).
-  std::unique_lock<std::shared_mutex> ls, ld;
+  std::unique_lock<base::SharedMutex> ls, ld;
   if (D && D->ino < S->ino) ld = std::unique_lock(D->mu);
   ls = std::unique_lock(S->mu);
   if (D && D->ino > S->ino) ld = std::unique_lock(D->mu);
@@ -434,7 +425,7 @@ int FilesystemImpl::rename(Ino parent, std::string_view name, Ino new_parent, st
 Result<std::string> FilesystemImpl::readlink(Ino ino) {
   auto in = get(ino);
   if (!in) return Error{in.err()};
-  std::shared_lock l((*in)->mu);
+  base::ReaderLock l((*in)->mu);
   format::DiskInode& d = (*in)->disk;
   if (!(*in)->is_lnk()) return Error{-EINVAL};
   // A target is 1 to kSymlinkMax bytes without a NUL (symlink() writes no other); anything
@@ -461,8 +452,8 @@ int FilesystemImpl::readdir(Ino dir, uint64_t cookie, const std::function<bool(c
   auto in = get(dir);
   if (!in) return in.err();
   {
-    std::shared_lock l((*in)->mu);
     Inode& d = **in;
+    base::ReaderLock l(d.mu);
     if (!d.is_dir()) return -ENOTDIR;
     if (cookie == 0 && !emit(DirEntry{".", dir, DT_DIR, 1})) return 0;
     if (cookie <= 1 && !emit(DirEntry{"..", d.disk.parent ? d.disk.parent : dir, DT_DIR, 2})) return 0;

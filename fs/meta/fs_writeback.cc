@@ -129,7 +129,7 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_erro
     if (in) todo.push_back(*in);
   }
   for (auto& in : todo) {
-    std::shared_lock l(in->mu);
+    base::ReaderLock l(in->mu);
     if (in->freed) continue;
     clear_dirty(*in);
     format::DiskInode d = in->disk;
@@ -190,15 +190,19 @@ int FilesystemImpl::write_back(bool clean_state, bool checkpoint, bool data_erro
   }
   if (checkpoint && (r = checkpoint_locked()) < 0 && !first_err) first_err = r;
   // Evict clean, unreferenced inodes so the map does not grow with every inode touched.
+  // The map holds the only reference to such an inode, so its lock is free: try_lock
+  // takes it without waiting, as the lock order (inode before map) requires.
   {
     base::MutexLock g(map_mu_);
     for (auto it = map_.begin(); it != map_.end();) {
       Inode& in = *it->second;
+      bool evict = false;
       if (it->second.use_count() == 1 && !in.dirty && in.nlookup == 0 && in.nopen == 0 &&
-          in.disk.nlink > 0)
-        it = map_.erase(it);
-      else
-        ++it;
+          in.mu.try_lock_shared()) {
+        evict = in.disk.nlink > 0;
+        in.mu.unlock_shared();
+      }
+      it = evict ? map_.erase(it) : std::next(it);
     }
   }
   return first_err ? first_err : data_err;
