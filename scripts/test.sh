@@ -2,8 +2,8 @@
 # Every test of chainfs on a fresh Debian 12 machine, as root: installs dependencies,
 # checks that includes follow the layers, builds, runs the unit and integration tests
 # (ctest), the unit tests again under ASan+UBSan and the threaded ones under TSan, the
-# regression suite's quick group on a real mount, a clang build that checks the lock
-# annotations, and every fuzz target for a short while.
+# regression suite's quick group on a real mount (over /dev/fuse and over io_uring), a
+# clang build that checks the lock annotations, and every fuzz target for a short while.
 # Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +71,21 @@ if [ -x test/regress/check ]; then
   stage "regression suite, quick group, on chainfs"
   (cd test/regress && FSTYP=chainfs REGRESS_TIMEOUT=300 ./check -g quick) 2>&1 | tee "$logdir/regress.log"
   count_summary "$logdir/regress.log"
+  # The same group over FUSE-over-io_uring, where the kernel has it (enable_uring is turned
+  # on for the run and put back after, also when the run is interrupted).
+  if [ -e /sys/module/fuse/parameters/enable_uring ]; then
+    stage "regression suite, quick group, on chainfs with transport=uring"
+    trap 'test/lib/enable_uring.sh restore' EXIT
+    if test/lib/enable_uring.sh on; then
+      (cd test/regress && FSTYP=chainfs REGRESS_TIMEOUT=300 MOUNT_OPTIONS="-o transport=uring" \
+        TEST_FS_MOUNT_OPTS="-o transport=uring" ./check -g quick) 2>&1 | tee "$logdir/regress-uring.log"
+      count_summary "$logdir/regress-uring.log"
+    else
+      failed=$((failed + 1))
+    fi
+    test/lib/enable_uring.sh restore
+    trap - EXIT
+  fi
 fi
 
 # clang builds every library and tool with -Wthread-safety -Werror, which checks the lock

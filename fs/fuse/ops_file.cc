@@ -128,11 +128,7 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     auto n = filesystem(r).write(ino, static_cast<uint64_t>(off), buf, size);
     if (!n) return r.error(n.err());
     // An O_DIRECT write past the kernel's page cache: pages read meanwhile must go first.
-    // Not on the ring: there the kernel sends direct writes synchronously and drops the
-    // range itself when they complete (TransportWants::sync_direct_io_on_ring).
-    Transport* t = r.ctx().transport;
-    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0 && !(t && t->ring_active()) &&
-        r.ctx().direct_writes->may_be_cached(ino)) {
+    if ((fi->flags & O_DIRECT) && r.ctx().direct_writes && *n > 0 && r.ctx().direct_writes->may_be_cached(ino)) {
       if (fuse_req_t q = r.hand_over()) r.ctx().direct_writes->push(q, ino, off, *n);
       return;
     }

@@ -172,10 +172,6 @@ ssize_t Transport::send_init_reply(int fd, iovec* iov, int count) {
       r.replied = flags;
     }
   }
-  if (ring && wants_.sync_direct_io_on_ring) {
-    flags &= ~static_cast<uint64_t>(FUSE_ASYNC_DIO);
-    r.replied = flags;
-  }
   init.flags = static_cast<uint32_t>(flags);
   init.flags2 = static_cast<uint32_t>(flags >> 32);
   iovec v[2] = {{&out, sizeof out}, {&init, sizeof init}};

@@ -41,11 +41,6 @@ struct TransportWants {
   bool direct_io_allow_mmap = false;    // shared mmap on FOPEN_DIRECT_IO files
   bool parallel_direct_writes = false;  // concurrent direct writes to one file
   bool over_io_uring = false;           // FUSE-over-io_uring (needs a RingHook)
-  // With the ring: FUSE_ASYNC_DIO left out of the INIT reply, so that the kernel completes
-  // direct I/O synchronously and drops the written range from its page cache itself. A ring
-  // request can only be answered by the thread that serves it, so the reply to an
-  // asynchronous direct write cannot wait on another thread for that invalidation.
-  bool sync_direct_io_on_ring = false;
   uint32_t max_readahead = 0;           // bytes; 0 leaves libfuse's value
 };
 

@@ -30,7 +30,7 @@ constexpr size_t kPrefix = 4096;
 constexpr size_t kMaxRebuiltHeader = sizeof(fuse_in_header) + wire::kUringOpInSize;
 static_assert(sizeof(wire::UringReqHeader) + kMaxRebuiltHeader <= kPrefix);
 
-constexpr uint64_t kStopTag = 0;  // user_data of the eventfd poll that ends a ring thread
+constexpr uint64_t kWakeTag = 0;  // user_data of the poll on a ring's eventfd
 
 size_t iov_total(const iovec* iov, int count) {
   size_t n = 0;
@@ -38,38 +38,50 @@ size_t iov_total(const iovec* iov, int count) {
   return n;
 }
 
-struct Entry {
-  char* mem = nullptr;
-  size_t mem_size = 0;
-  wire::UringReqHeader* hdr = nullptr;
-  char* payload = nullptr;
-  iovec iov[2] = {};
-  uint64_t unique = 0;  // the request being served
-  bool replied = false;
-  bool registered = false;  // has carried a request: the kernel accepted it
-  bool done = false;        // ended by the kernel (-ENOTCONN at teardown)
-};
-
 }  // namespace
+
+// Where an entry's request is, from the ring thread's point of view.
+enum class EntryState {
+  kKernel,    // registered: the kernel fills it with the first request
+  kServing,   // a request is in it and its handler runs on the ring thread
+  kDeferred,  // the handler returned without a reply: another thread will reply
+  kReplied,   // the reply is in it, to commit; then until the next request
+};
 
 struct UringTransport::Ring {
   unsigned qid = 0;
   io_uring ring{};
   bool ring_ok = false;
-  int efd = -1;
+  int efd = -1;  // wakes the thread: replies in ready, or stop()
   std::vector<Entry> entries;
-  ~Ring() {
-    if (ring_ok) io_uring_queue_exit(&ring);
-    if (efd >= 0) close(efd);
-    for (Entry& e : entries)
-      if (e.mem) munmap(e.mem, e.mem_size);
-  }
+  base::Mutex mu;
+  std::vector<Entry*> ready GUARDED_BY(mu);  // replied to by other threads, to commit
+  ~Ring();
 };
+
+struct UringTransport::Entry {
+  Ring* ring = nullptr;
+  char* mem = nullptr;
+  size_t mem_size = 0;
+  wire::UringReqHeader* hdr = nullptr;
+  char* payload = nullptr;
+  iovec iov[2] = {};
+  uint64_t unique = 0;     // the request being served
+  uint64_t commit_id = 0;  // the kernel's name for it, in the command that answers it
+  bool registered = false;  // has carried a request: the kernel accepted it
+  EntryState state GUARDED_BY(ring->mu) = EntryState::kKernel;
+};
+
+UringTransport::Ring::~Ring() {
+  if (ring_ok) io_uring_queue_exit(&ring);
+  if (efd >= 0) close(efd);
+  for (Entry& e : entries)
+    if (e.mem) munmap(e.mem, e.mem_size);
+}
 
 namespace {
 
-// The entry the calling ring thread serves right now: its reply goes into the entry.
-thread_local Entry* tls_entry = nullptr;
+using Entry = UringTransport::Entry;
 
 // A free SQE; with a full submission queue (not expected: one entry per ring), submits first.
 io_uring_sqe* get_sqe(io_uring* ring) {
@@ -111,7 +123,36 @@ void error_reply(Entry* e, int err) {
   out.unique = e->unique;
   std::memcpy(e->hdr->in_out, &out, sizeof out);
   e->hdr->ent.payload_sz = 0;
-  e->replied = true;
+}
+
+// Copies a reply into the entry: the out-header into the ring header, every argument into
+// the payload buffer.
+void fill_reply(Entry* e, const iovec* iov, int count, size_t payload_size) {
+  fuse_out_header out;
+  std::memcpy(&out, iov[0].iov_base, sizeof out);
+  if (iov_total(iov, count) - sizeof out > payload_size) {  // cannot happen within max_write / max_read
+    error_reply(e, EIO);
+    return;
+  }
+  std::memcpy(e->hdr->in_out, &out, sizeof out);
+  size_t off = 0;
+  for (int i = 0; i < count; ++i) {
+    const char* p = static_cast<const char*>(iov[i].iov_base);
+    size_t n = iov[i].iov_len;
+    if (i == 0) {
+      p += sizeof out;
+      n -= sizeof out;
+    }
+    std::memcpy(e->payload + off, p, n);
+    off += n;
+  }
+  e->hdr->ent.payload_sz = static_cast<uint32_t>(off);
+}
+
+void wake(int efd) {
+  uint64_t one = 1;
+  ssize_t n = write(efd, &one, sizeof one);
+  (void)n;  // a full counter (never) still wakes the poll
 }
 
 }  // namespace
@@ -185,14 +226,19 @@ void UringTransport::stop() {
     stopping_ = true;
     cv_.notify_all();
   }
+  rings_stopping_.store(true, std::memory_order_release);
   for (auto& r : rings_)
-    if (r->efd >= 0) {
-      uint64_t one = 1;
-      ssize_t n = write(r->efd, &one, sizeof one);
-      (void)n;
-    }
+    if (r->efd >= 0) wake(r->efd);
   for (auto& t : threads_) t.join();
   threads_.clear();
+  {
+    base::MutexLock g(pending_mu_);
+    closed_ = true;
+    pending_.clear();
+  }
+  // A reply that found its entry before closed_ holds the entry's ring lock until it is
+  // copied in: wait for it before the memory goes.
+  for (auto& r : rings_) base::MutexLock l(r->mu);
   rings_.clear();
 }
 
@@ -211,32 +257,66 @@ void UringTransport::fatal(const std::string& what) {
 }
 
 bool UringTransport::take_reply(const iovec* iov, int count) {
-  Entry* e = tls_entry;
-  if (!e || count < 1 || iov[0].iov_len < sizeof(fuse_out_header)) return false;
+  if (count < 1 || iov[0].iov_len < sizeof(fuse_out_header)) return false;
   fuse_out_header out;
   std::memcpy(&out, iov[0].iov_base, sizeof out);
-  if (out.unique != e->unique || e->replied) return false;
-  size_t total = iov_total(iov, count);
-  if (total - sizeof out > payload_size_) {  // cannot happen within max_write / max_read
-    error_reply(e, EIO);
-    return true;
+  base::MutexLock g(pending_mu_);
+  if (closed_) return false;
+  auto it = pending_.find(out.unique);
+  if (it == pending_.end()) return false;
+  Entry* e = it->second;
+  pending_.erase(it);
+  // Taken before pending_mu_ is let go, so that stop() cannot free the entry under us.
+  base::MutexLock l(e->ring->mu);
+  g.unlock();
+  fill_reply(e, iov, count, payload_size_);
+  if (e->state == EntryState::kDeferred) {  // the ring thread has moved on: wake it to commit
+    e->ring->ready.push_back(e);
+    wake(e->ring->efd);
   }
-  std::memcpy(e->hdr->in_out, &out, sizeof out);
-  // Every argument of the reply goes into the payload buffer.
-  size_t off = 0;
-  for (int i = 0; i < count; ++i) {
-    const char* p = static_cast<const char*>(iov[i].iov_base);
-    size_t n = iov[i].iov_len;
-    if (i == 0) {
-      p += sizeof out;
-      n -= sizeof out;
-    }
-    std::memcpy(e->payload + off, p, n);
-    off += n;
-  }
-  e->hdr->ent.payload_sz = static_cast<uint32_t>(off);
-  e->replied = true;
+  e->state = EntryState::kReplied;
   return true;
+}
+
+UringTransport::Served UringTransport::serve(Entry* e) {
+  fuse_in_header h;
+  std::memcpy(&h, e->hdr->in_out, sizeof h);
+  uint32_t psz = e->hdr->ent.payload_sz;
+  size_t opsize = h.len >= sizeof h + psz ? h.len - sizeof h - psz : SIZE_MAX;
+  if (opsize > wire::kUringOpInSize || psz > payload_size_ || h.len < sizeof h) {
+    // Not the ABI this code was written for: answering would only loop on garbage.
+    fatal(fmt::format("malformed ring request (opcode {}, len {}, payload {})", h.opcode, h.len, psz));
+    return Served::kBroken;
+  }
+  e->unique = h.unique;
+  e->commit_id = e->hdr->ent.commit_id;
+  // Rebuild the /dev/fuse request in front of the payload: header, operation header.
+  char* start = e->payload - sizeof h - opsize;
+  std::memcpy(start, &h, sizeof h);
+  std::memcpy(start + sizeof h, e->hdr->op_in, opsize);
+  transport_->note_request(start, h.len);
+  {
+    base::MutexLock l(e->ring->mu);
+    e->state = EntryState::kServing;
+  }
+  try {
+    base::MutexLock g(pending_mu_);
+    pending_[h.unique] = e;
+  } catch (const std::bad_alloc&) {
+    base::MutexLock l(e->ring->mu);
+    error_reply(e, ENOMEM);
+    e->state = EntryState::kReplied;
+    return Served::kReplied;
+  }
+  fuse_buf b;
+  std::memset(&b, 0, sizeof b);
+  b.size = h.len;
+  b.mem = start;
+  fuse_session_process_buf(se_, &b);
+  base::MutexLock l(e->ring->mu);
+  if (e->state == EntryState::kReplied) return Served::kReplied;
+  e->state = EntryState::kDeferred;
+  return Served::kLater;
 }
 
 void UringTransport::run(Ring* r) {
@@ -258,6 +338,7 @@ void UringTransport::run(Ring* r) {
   }
   for (unsigned i = 0; ok && i < kEntries; ++i) {
     Entry& e = r->entries.emplace_back();
+    e.ring = r;
     e.mem_size = kPrefix + payload_size_;
     void* m = mmap(nullptr, e.mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (m == MAP_FAILED) {
@@ -291,9 +372,12 @@ void UringTransport::run(Ring* r) {
   }
 
   io_uring* ring = &r->ring;
-  io_uring_sqe* sqe = get_sqe(ring);
-  io_uring_prep_poll_add(sqe, r->efd, POLLIN);
-  io_uring_sqe_set_data64(sqe, kStopTag);
+  auto arm_wake = [&] {
+    io_uring_sqe* sqe = get_sqe(ring);
+    io_uring_prep_poll_add(sqe, r->efd, POLLIN);
+    io_uring_sqe_set_data64(sqe, kWakeTag);
+  };
+  arm_wake();
   for (Entry& e : r->entries) prep_cmd(ring, fd_, wire::kUringCmdRegister, r->qid, &e, 0);
 
   size_t live = r->entries.size();
@@ -305,13 +389,22 @@ void UringTransport::run(Ring* r) {
       break;
     }
     io_uring_cqe* cqe;
-    bool stop = false;
     while (io_uring_peek_cqe(ring, &cqe) == 0) {
       uint64_t tag = cqe->user_data;
       int res = cqe->res;
       io_uring_cqe_seen(ring, cqe);
-      if (tag == kStopTag) {
-        stop = true;
+      if (tag == kWakeTag) {
+        uint64_t n;
+        ssize_t got = read(r->efd, &n, sizeof n);  // resets the counter; the poll said it is set
+        (void)got;
+        if (rings_stopping_.load(std::memory_order_acquire)) return;
+        std::vector<Entry*> ready;
+        {
+          base::MutexLock l(r->mu);
+          ready.swap(r->ready);
+        }
+        for (Entry* e : ready) prep_cmd(ring, fd_, wire::kUringCmdCommitAndFetch, r->qid, e, e->commit_id);
+        arm_wake();
         continue;
       }
       Entry* e = reinterpret_cast<Entry*>(tag);
@@ -321,7 +414,6 @@ void UringTransport::run(Ring* r) {
         continue;
       }
       if (res < 0) {
-        e->done = true;
         --live;
         // -ENOTCONN: unmounted or aborted. Anything else before the first request means
         // the kernel refused the entry, and would hold every request forever.
@@ -331,38 +423,17 @@ void UringTransport::run(Ring* r) {
       }
       e->registered = true;
       requests_.fetch_add(1, std::memory_order_relaxed);
-      // Rebuild the /dev/fuse request in front of the payload: header, operation header.
-      fuse_in_header h;
-      std::memcpy(&h, e->hdr->in_out, sizeof h);
-      uint32_t psz = e->hdr->ent.payload_sz;
-      uint64_t commit_id = e->hdr->ent.commit_id;
-      e->unique = h.unique;
-      e->replied = false;
-      size_t opsize = h.len >= sizeof h + psz ? h.len - sizeof h - psz : SIZE_MAX;
-      if (opsize > wire::kUringOpInSize || psz > payload_size_ || h.len < sizeof h) {
-        // Not the ABI this code was written for: answering would only loop on garbage.
-        fatal(fmt::format("malformed ring request (opcode {}, len {}, payload {})", h.opcode, h.len, psz));
-        e->done = true;
-        --live;
-        continue;
+      switch (serve(e)) {
+        case Served::kReplied:
+          prep_cmd(ring, fd_, wire::kUringCmdCommitAndFetch, r->qid, e, e->commit_id);
+          break;
+        case Served::kLater:  // take_reply() queues it on r->ready and wakes this thread
+          break;
+        case Served::kBroken:
+          --live;
+          break;
       }
-      char* start = e->payload - sizeof h - opsize;
-      std::memcpy(start, &h, sizeof h);
-      std::memcpy(start + sizeof h, e->hdr->op_in, opsize);
-      transport_->note_request(start, h.len);
-      fuse_buf b;
-      std::memset(&b, 0, sizeof b);
-      b.size = h.len;
-      b.mem = start;
-      tls_entry = e;
-      fuse_session_process_buf(se_, &b);
-      tls_entry = nullptr;
-      // Every request the kernel sends over the ring has a reply; a handler that sent
-      // none would leave the entry stuck.
-      if (!e->replied) error_reply(e, EIO);
-      prep_cmd(ring, fd_, wire::kUringCmdCommitAndFetch, r->qid, e, commit_id);
     }
-    if (stop) break;
   }
 }
 

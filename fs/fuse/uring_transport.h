@@ -12,21 +12,26 @@
 //    sender runs on), and every queue needs a registered entry before the first request:
 //    once FUSE_OVER_IO_URING is in the INIT reply, the kernel holds new requests until then;
 //  - the kernel copies a request into an entry from the task that submitted the entry's
-//    last command, so each entry stays with one thread, which serves it synchronously.
+//    last command, so each entry stays with the thread of its ring.
 // The request is rebuilt in /dev/fuse format in front of the payload (the payload itself
 // is not copied) and handed to libfuse's fuse_session_process_buf(): the same handlers
 // serve both transports. The reply comes back through Transport::writev(), which gives it
-// to take_reply() on the serving thread. INIT, FORGET, INTERRUPT and notifications stay on
+// to take_reply(), from any thread: a handler may hand its request to another thread and
+// reply later, as on /dev/fuse. A reply on the serving thread is committed when the handler
+// returns; one from another thread is queued on the entry's ring and the ring's thread,
+// woken through its eventfd, commits it. INIT, FORGET, INTERRUPT and notifications stay on
 // /dev/fuse, served by libfuse's own loop.
 // Teardown: at unmount (or an aborted connection) the kernel ends every entry with
-// -ENOTCONN; stop() then wakes the threads through an eventfd and frees the rings. If the
-// daemon dies, closing the rings and /dev/fuse aborts the connection the same way.
+// -ENOTCONN; stop() then wakes the threads through their eventfds and frees the rings; a
+// reply that comes after that goes to /dev/fuse, which refuses it. If the daemon dies,
+// closing the rings and /dev/fuse aborts the connection the same way.
 #include <sys/uio.h>
 
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/cond_var.h"
@@ -50,6 +55,9 @@ class UringTransport final : public RingHook {
     std::string abort_path;
   };
 
+  struct Entry;  // a registered buffer pair and the request in it (uring_transport.cc)
+  struct Ring;   // one io_uring, its thread and its entries
+
   UringTransport(fuse_session* se, Transport* transport, int fuse_fd, Config cfg);
   ~UringTransport() override;
   UringTransport(const UringTransport&) = delete;
@@ -57,10 +65,10 @@ class UringTransport final : public RingHook {
 
   bool prepare(const InitResult& init) override EXCLUDES(mu_);
   void start() override EXCLUDES(mu_);
-  bool take_reply(const iovec* iov, int count) override;
+  bool take_reply(const iovec* iov, int count) override EXCLUDES(pending_mu_);
 
   // Wakes and joins the ring threads (after the session loop ended). Idempotent.
-  void stop() EXCLUDES(mu_);
+  void stop() EXCLUDES(mu_, pending_mu_);
 
   unsigned queues() const { return nr_queues_; }
   unsigned threads() const { return static_cast<unsigned>(rings_.size()); }
@@ -72,9 +80,11 @@ class UringTransport final : public RingHook {
   static unsigned possible_cpus();
 
  private:
-  struct Ring;
-
   void run(Ring* r) EXCLUDES(mu_);
+  // A request arrived in e: serves it. kLater: the handler handed the request to another
+  // thread, whose reply wakes the ring; kBroken: the entry holds no valid request.
+  enum class Served { kReplied, kLater, kBroken };
+  Served serve(Entry* e) EXCLUDES(pending_mu_);
   void fatal(const std::string& what);
 
   fuse_session* se_;
@@ -93,6 +103,11 @@ class UringTransport final : public RingHook {
   unsigned failed_ GUARDED_BY(mu_) = 0;
   bool go_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
+  std::atomic<bool> rings_stopping_{false};  // stop(): the ring threads end when woken
+  // The ring requests being served, by unique: where a reply from any thread goes.
+  base::Mutex pending_mu_;
+  std::unordered_map<uint64_t, Entry*> pending_ GUARDED_BY(pending_mu_);
+  bool closed_ GUARDED_BY(pending_mu_) = false;  // the rings are gone: replies go to /dev/fuse
   std::atomic<bool> fatal_{false};
   std::atomic<uint64_t> requests_{0};
 };

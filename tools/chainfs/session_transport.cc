@@ -72,9 +72,6 @@ int SessionTransport::setup(fuse_session* se, Context* ctx, const Options& opts,
     uring = false;
   }
   w.over_io_uring = uring;
-  // cache=kernel answers asynchronous O_DIRECT writes after an invalidation on another
-  // thread (DirectWriteReplies), which a ring request cannot wait for.
-  w.sync_direct_io_on_ring = opts.cache == CacheMode::kKernel;
   transport_ = std::make_unique<Transport>(w);
   if (uring) {
     UringTransport::Config cfg;
