@@ -87,9 +87,10 @@ class Bio {
   Bio* parent() const { return parent_; }
 
   // The callbacks only record the result for a thread that waits (no filesystem locks, no
-  // sleeping): the device may run them right where it reaps the completion instead of
-  // handing them to its completion thread, which saves the waiter one thread hop. A child
-  // view follows its parent's setting.
+  // sleeping), and the thread that submits the bio is the one that waits for it: the device
+  // may run them right where the completion is reaped instead of handing them to its
+  // completion thread. UringDevice reaps them in that thread itself, on a ring lent to it
+  // (own_rings.h), so a completion wakes nobody else. A child view follows its parent.
   void set_inline_completion(bool v) { inline_completion_ = v; }
   bool inline_completion() const { return inline_completion_ || (parent_ && parent_->inline_completion_); }
 

@@ -46,8 +46,9 @@ struct ChainOptions {
   uint64_t idle_start_bytes = 0;
   // false: no merging at all, one request per page (at most 4 KiB) — write_strategy=page.
   bool merge = true;
-  // The chain's requests complete in the reaping thread (Bio::set_inline_completion): for
-  // chains whose only callback is the chain's own bookkeeping and a waiter (reads).
+  // The chain's requests complete where they are reaped (Bio::set_inline_completion): for
+  // chains whose only callback is the chain's own bookkeeping, waited for by the thread
+  // that builds them (reads, metadata writes).
   bool inline_completion = false;
 };
 

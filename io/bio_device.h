@@ -11,8 +11,10 @@
 //  * Callbacks may take locks and free memory; they must not submit to or wait on the same
 //    device (in completion=inline they run in the reaper, which would deadlock).
 //  * wait_until(done) blocks until done() is true. done() is evaluated with the device's
-//    completion lock held: keep it to loads of atomics or of state guarded by a lock taken
-//    after that one. In completion=waiter mode the waiting thread runs callbacks meanwhile.
+//    completion lock held, and also without it: keep it to loads of atomics or of state
+//    guarded by a lock taken after that one. In completion=waiter mode the waiting thread
+//    runs callbacks meanwhile, and it always runs those of its own inline-completion bios
+//    on a device that reaps them in the waiting thread (UringDevice).
 #include <sys/uio.h>
 
 #include <cstddef>

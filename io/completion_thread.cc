@@ -64,6 +64,9 @@ void CompletionThread::post(Bio* bio, int status) {
 }
 
 void CompletionThread::notify() {
+  // Both sides read-modify-write waiting_, so one comes after the other: either this sees
+  // the waiter, or the waiter's first look at done() sees what was changed before this call.
+  if (waiting_.fetch_add(0, std::memory_order_acq_rel) == 0) return;
   base::MutexLock lk(mu_);
   done_cv_.notify_all();
 }
@@ -75,6 +78,7 @@ size_t CompletionThread::queued() const {
 
 void CompletionThread::wait_until(const std::function<bool()>& done) {
   base::MutexLock lk(mu_);
+  waiting_.fetch_add(1, std::memory_order_acq_rel);  // before the first look at done()
   while (!done()) {
     if (mode_ == CompletionMode::kWaiter && !q_.empty()) {
       Item it = q_.front();
@@ -87,6 +91,7 @@ void CompletionThread::wait_until(const std::function<bool()>& done) {
     }
     done_cv_.wait(mu_);
   }
+  waiting_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void CompletionThread::worker_loop() {

@@ -3,12 +3,15 @@
 // a signal or interrupt-like context), in one of three places:
 //   inline  — in the reaper thread, right after the CQE is reaped (least latency; the
 //             callbacks then delay reaping);
+//             (inline-completion bios, bio.h, skip all three on UringDevice: their own
+//             thread reaps them)
 //   thread  — in one completion thread fed by a queue (default): the reaper only moves
 //             finished requests, the completion thread takes the filesystem locks;
 //   waiter  — in whichever thread waits on the device (wait_until), like a synchronous
 //             filesystem that completes its own I/O.
 // CompletionThread implements all three: post() is called by the reaper; wait_until() by
 // anyone waiting for I/O. Callbacks run without any lock of this class held.
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <span>
@@ -49,7 +52,8 @@ class CompletionThread {
   void run_now(Bio* bio, int status) EXCLUDES(mu_);
   // Blocks until done() (evaluated with mu_ held); runs queued items meanwhile in waiter mode.
   void wait_until(const std::function<bool()>& done) EXCLUDES(mu_);
-  // Wakes waiters after a state change made outside a callback (e.g. a pool refill).
+  // Wakes waiters after a state change made outside a callback (a request that completed
+  // elsewhere went back to its pool); costs one load when nobody waits.
   void notify() EXCLUDES(mu_);
   // The completion thread's id (thread mode), else a default-constructed id.
   std::thread::id thread_id() const { return worker_.get_id(); }
@@ -70,6 +74,7 @@ class CompletionThread {
   base::CondVar done_cv_;   // waiters wait for progress (and items, in waiter mode)
   std::deque<Item> q_ GUARDED_BY(mu_);
   bool stop_ GUARDED_BY(mu_) = false;
+  std::atomic<uint32_t> waiting_{0};  // threads in wait_until, for notify()
   std::thread worker_;
 };
 

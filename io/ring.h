@@ -2,7 +2,8 @@
 // Ring: RAII around one struct io_uring (liburing 2.3). Not thread-safe by itself: the
 // owner serialises the submission side (get_sqe/submit) with a lock, and exactly one
 // thread (the reaper) uses the completion side (wait/peek/advance). That split is safe
-// because liburing's SQ and CQ state are disjoint. No IORING_SETUP_DEFER_TASKRUN: it
+// because liburing's SQ and CQ state are disjoint. A ring lent to one thread for its own
+// requests (own_rings.h) has that thread on both sides. No IORING_SETUP_DEFER_TASKRUN: it
 // requires the submitting thread to reap, and chainfs reaps in a separate thread.
 #include <liburing.h>
 #include <sys/uio.h>

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <thread>
@@ -11,6 +12,10 @@
 namespace chainfs::io {
 
 namespace {
+
+// SQEs of a ring lent to one waiting thread: a page-cache read or a metadata write rarely
+// has more requests in flight at once; more are reaped before they are submitted.
+constexpr unsigned kOwnRingEntries = 32;
 
 uint64_t ns_since(std::chrono::steady_clock::time_point t) {
   auto d = std::chrono::steady_clock::now() - t;
@@ -28,10 +33,95 @@ void advance_iov(Bio* b, uint64_t n) {
   }
 }
 
+// The index of the registered region holding [base, base + len), or -1.
+int fixed_index(const std::vector<struct iovec>& regions, const void* base, size_t len) {
+  auto p = reinterpret_cast<uintptr_t>(base);
+  for (size_t i = 0; i < regions.size(); ++i) {
+    auto s = reinterpret_cast<uintptr_t>(regions[i].iov_base);
+    if (p >= s && p + len <= s + regions[i].iov_len) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Fills sqe for b's remaining bytes on fd (a registered file's index when fixed_file); a
+// single segment inside one of `fixed` (registered buffers, if any) uses the fixed ops.
+void fill_sqe(struct io_uring_sqe* sqe, Bio* b, int fd, bool fixed_file,
+              const std::vector<struct iovec>* fixed = nullptr) {
+  uint64_t off = b->offset() + b->done_bytes;
+  // Skip segments already transferred by a short completion.
+  struct iovec* v = b->iov();
+  int cnt = b->iovcnt();
+  while (cnt > 0 && v->iov_len == 0) {
+    ++v;
+    --cnt;
+  }
+  if (b->op() == BioOp::kFlush) {
+    io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+  } else if (cnt == 1) {
+    int idx = fixed ? fixed_index(*fixed, v->iov_base, v->iov_len) : -1;
+    auto len = static_cast<unsigned>(v->iov_len);
+    if (b->op() == BioOp::kWrite) {
+      if (idx >= 0) io_uring_prep_write_fixed(sqe, fd, v->iov_base, len, off, idx);
+      else io_uring_prep_write(sqe, fd, v->iov_base, len, off);
+    } else {
+      if (idx >= 0) io_uring_prep_read_fixed(sqe, fd, v->iov_base, len, off, idx);
+      else io_uring_prep_read(sqe, fd, v->iov_base, len, off);
+    }
+  } else if (b->op() == BioOp::kWrite) {
+    io_uring_prep_writev(sqe, fd, v, static_cast<unsigned>(cnt), off);
+  } else {
+    io_uring_prep_readv(sqe, fd, v, static_cast<unsigned>(cnt), off);
+  }
+  if (fixed_file) sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data(sqe, b);
+}
+
+// What a CQE's result means for b: true with *status when b is finished; false when it
+// must go again for its remaining bytes (a short transfer, already accounted, or EAGAIN).
+bool settle(Bio* b, int res, int* status) {
+  *status = 0;
+  if (b->op() == BioOp::kFlush) {
+    *status = res < 0 ? res : 0;
+    return true;
+  }
+  if (res == -EAGAIN || (res > 0 && b->done_bytes + static_cast<uint64_t>(res) < b->bytes())) {
+    // Continue where the transfer stopped.
+    if (res > 0) {
+      advance_iov(b, static_cast<uint64_t>(res));
+      b->done_bytes += static_cast<uint64_t>(res);
+    }
+    return false;
+  }
+  if (res < 0) *status = res;
+  else if (res == 0) *status = -EIO;  // nothing transferred: past the end of the device
+  return true;
+}
+
+// Submits what is prepared on ring, however long the kernel refuses.
+void submit_prepared(Ring& ring) {
+  for (int tries = 0;; ++tries) {
+    int r = ring.submit();
+    if (r >= 0) return;
+    // -EBUSY/-ENOMEM are transient (the kernel is short of memory or CQ room); anything else
+    // means a broken ring, which cannot be reported through submit(): say so and keep trying.
+    if (tries == 0 && r != -EBUSY && r != -ENOMEM)
+      base::log(base::LogLevel::kError, fmt::format("io_uring submit failed: {}", r));
+    // A back-off between retries of a refused submit, not a poll for completions: the kernel
+    // gives no event for "room again" (the reaper frees CQ room on its own meanwhile, and a
+    // thread's own ring never has more in flight than it has CQ room).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 }  // namespace
 
 UringDevice::UringDevice(DeviceFd fd, uint64_t size, QueueLimits limits, bool direct, const UringOptions& uopts)
-    : fd_(std::move(fd)), size_(size), limits_(limits), direct_(direct), uopts_(uopts) {}
+    : fd_(std::move(fd)),
+      size_(size),
+      limits_(limits),
+      direct_(direct),
+      uopts_(uopts),
+      own_(std::clamp(uopts.queue_depth, 1u, kOwnRingEntries)) {}
 
 int UringDevice::open(const std::string& path, const OpenOptions& opts, const UringOptions& uopts,
                       std::unique_ptr<UringDevice>* out) {
@@ -85,46 +175,11 @@ int UringDevice::register_buffers(const struct iovec* regions, unsigned n) {
   return r;
 }
 
-int UringDevice::fixed_index(const void* base, size_t len) const {
-  auto p = reinterpret_cast<uintptr_t>(base);
-  for (size_t i = 0; i < fixed_.size(); ++i) {
-    auto s = reinterpret_cast<uintptr_t>(fixed_[i].iov_base);
-    if (p >= s && p + len <= s + fixed_[i].iov_len) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 void UringDevice::prep_locked(Bio* b) {
   struct io_uring_sqe* sqe = nullptr;
   while (!(sqe = ring_.get_sqe())) ring_.submit();  // SQ full of prepared entries: push them
-  int fd = uopts_.register_file ? 0 : fd_.get();
-  uint64_t off = b->offset() + b->done_bytes;
-  // Skip segments already transferred by a short completion.
-  struct iovec* v = b->iov();
-  int cnt = b->iovcnt();
-  while (cnt > 0 && v->iov_len == 0) {
-    ++v;
-    --cnt;
-  }
-  if (b->op() == BioOp::kFlush) {
-    io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
-  } else if (cnt == 1) {
-    int idx = uopts_.fixed_buffers ? fixed_index(v->iov_base, v->iov_len) : -1;
-    auto len = static_cast<unsigned>(v->iov_len);
-    if (b->op() == BioOp::kWrite) {
-      if (idx >= 0) io_uring_prep_write_fixed(sqe, fd, v->iov_base, len, off, idx);
-      else io_uring_prep_write(sqe, fd, v->iov_base, len, off);
-    } else {
-      if (idx >= 0) io_uring_prep_read_fixed(sqe, fd, v->iov_base, len, off, idx);
-      else io_uring_prep_read(sqe, fd, v->iov_base, len, off);
-    }
-  } else if (b->op() == BioOp::kWrite) {
-    io_uring_prep_writev(sqe, fd, v, static_cast<unsigned>(cnt), off);
-  } else {
-    io_uring_prep_readv(sqe, fd, v, static_cast<unsigned>(cnt), off);
-  }
-  if (uopts_.register_file) sqe->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data(sqe, b);
+  fill_sqe(sqe, b, uopts_.register_file ? 0 : fd_.get(), uopts_.register_file,
+           uopts_.fixed_buffers ? &fixed_ : nullptr);
 }
 
 void UringDevice::submit_leaves(Bio* const* leaves, size_t n) {
@@ -145,21 +200,86 @@ void UringDevice::submit_leaves(Bio* const* leaves, size_t n) {
     ++prepared;
   }
   if (!prepared) return;
-  for (int tries = 0;; ++tries) {
-    int r = ring_.submit();
-    if (r >= 0) break;
-    // -EBUSY/-ENOMEM are transient (the kernel is short of memory or CQ room); anything else
-    // means a broken ring, which cannot be reported through submit(): say so and keep trying.
-    if (tries == 0 && r != -EBUSY && r != -ENOMEM)
-      base::log(base::LogLevel::kError, fmt::format("io_uring submit failed: {}", r));
-    // A back-off between retries of a refused submit, not a poll for completions: the kernel
-    // gives no event for "room again" (the reaper frees CQ room on its own meanwhile).
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  submit_prepared(ring_);
 }
 
 void UringDevice::submit(Bio* const* bios, size_t n) {
-  submit_split(limits_, stats_, bios, n, [this](Bio* const* leaves, size_t k) { submit_leaves(leaves, k); });
+  submit_split(limits_, stats_, bios, n, [this](Bio* const* leaves, size_t k) {
+    // Runs of inline and other bios, in order: the first to the thread's own ring.
+    for (size_t i = 0; i < k;) {
+      size_t j = i + 1;
+      const bool inl = leaves[i]->inline_completion();
+      while (j < k && leaves[j]->inline_completion() == inl) ++j;
+      OwnRings::Lent* own = inl ? own_.current() : nullptr;
+      if (own) submit_own(*own, leaves + i, j - i);
+      else submit_leaves(leaves + i, j - i);
+      i = j;
+    }
+  });
+}
+
+void UringDevice::submit_own(OwnRings::Lent& own, Bio* const* leaves, size_t n) {
+  const unsigned capacity = own.ring.sq_entries();
+  for (size_t i = 0; i < n; ++i) {
+    if (own.in_flight >= capacity) {
+      submit_prepared(own.ring);
+      while (own.in_flight >= capacity) reap_own(own);
+    }
+    Bio* b = leaves[i];
+    b->done_bytes = 0;
+    b->submitted_at = std::chrono::steady_clock::now();
+    struct io_uring_sqe* sqe = nullptr;
+    while (!(sqe = own.ring.get_sqe())) own.ring.submit();
+    fill_sqe(sqe, b, fd_.get(), false);
+    ++own.in_flight;
+    uint32_t now = own_in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1 + in_flight_.load(std::memory_order_relaxed);
+    stats_.on_submit(b->op(), b->bytes(), static_cast<uint32_t>(b->iovcnt()), now);
+  }
+  submit_prepared(own.ring);
+}
+
+void UringDevice::reap_own(OwnRings::Lent& own) {
+  struct io_uring_cqe* first = nullptr;
+  for (bool reported = false;;) {
+    int r = own.ring.wait_cqe(&first);
+    if (r == 0) break;
+    // Only this thread can finish these requests: report once and keep trying.
+    if (!reported) base::log(base::LogLevel::kError, fmt::format("io_uring wait failed: {}", r));
+    reported = true;
+    // A back-off between retries of a failed wait (see Reaper::loop).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  struct io_uring_cqe* cqes[Reaper::kBatch];
+  unsigned n = own.ring.peek_batch(cqes, Reaper::kBatch);
+  Bio* done[Reaper::kBatch];
+  int status[Reaper::kBatch];
+  unsigned nd = 0;
+  bool resubmit = false;
+  for (unsigned i = 0; i < n; ++i) {
+    auto* b = reinterpret_cast<Bio*>(cqes[i]->user_data);
+    int st = 0;
+    if (!settle(b, cqes[i]->res, &st)) {
+      // It keeps its slot and goes again.
+      struct io_uring_sqe* sqe = nullptr;
+      while (!(sqe = own.ring.get_sqe())) own.ring.submit();
+      fill_sqe(sqe, b, fd_.get(), false);
+      stats_.on_resubmit();
+      resubmit = true;
+      continue;
+    }
+    done[nd] = b;
+    status[nd++] = st;
+  }
+  own.ring.advance(n);
+  if (resubmit) own.ring.submit();
+  own.in_flight -= nd;
+  own_in_flight_.fetch_sub(nd, std::memory_order_acq_rel);
+  for (unsigned i = 0; i < nd; ++i) {
+    stats_.on_complete(ns_since(done[i]->submitted_at), status[i]);
+    done[i]->end(status[i]);
+  }
+  // A request back in its pool may be what another thread waits for (BioPool::get).
+  if (nd) completions_->notify();
 }
 
 void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
@@ -176,24 +296,13 @@ void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
     base::MutexLock lk(sq_mu_);
     for (unsigned i = 0; i < n; ++i) {
       auto* b = reinterpret_cast<Bio*>(cqes[i].user_data);
-      int res = cqes[i].res;
       int status = 0;
-      if (b->op() == BioOp::kFlush) {
-        status = res < 0 ? res : 0;
-      } else if (res == -EAGAIN || (res > 0 && b->done_bytes + static_cast<uint64_t>(res) < b->bytes())) {
-        // Retry without giving up the slot: short transfers continue where they stopped.
-        if (res > 0) {
-          advance_iov(b, static_cast<uint64_t>(res));
-          b->done_bytes += static_cast<uint64_t>(res);
-        }
+      if (!settle(b, cqes[i].res, &status)) {
+        // Retry without giving up the slot.
         prep_locked(b);
         stats_.on_resubmit();
         resubmit_any = true;
         continue;
-      } else if (res < 0) {
-        status = res;
-      } else if (res == 0) {
-        status = -EIO;  // nothing transferred: past the end of the device
       }
       done[nd++] = {b, status};
     }
@@ -205,12 +314,21 @@ void UringDevice::on_cqes(const Reaper::Cqe* cqes, unsigned n) {
   }
   for (unsigned i = 0; i < nd; ++i) {
     stats_.on_complete(ns_since(done[i].bio->submitted_at), done[i].status);
+    // Inline bios reach the shared ring only when their thread could not have a ring of its
+    // own; they still complete right here.
     if (done[i].bio->inline_completion()) completions_->run_now(done[i].bio, done[i].status);
     else completions_->post(done[i].bio, done[i].status);
   }
 }
 
-void UringDevice::wait_until(const std::function<bool()>& done) { completions_->wait_until(done); }
+void UringDevice::wait_until(const std::function<bool()>& done) {
+  if (OwnRings::Lent* own = own_.held()) {
+    while (own->in_flight > 0 && !done()) reap_own(*own);
+    if (own->in_flight == 0) own_.release();
+    if (done()) return;
+  }
+  completions_->wait_until(done);
+}
 
 int UringDevice::readv(uint64_t offset, const struct iovec* iov, int iovcnt) {
   return sync_bio_io(*this, size_, BioOp::kRead, offset, iov, iovcnt);

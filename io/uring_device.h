@@ -8,6 +8,11 @@
 // and, in completion=thread, one completion thread. At most queue_depth requests are in
 // flight; submit() blocks while the ring is full (the reaper frees slots on its own, so
 // this cannot deadlock as long as callbacks do not submit).
+//
+// Inline-completion bios (bio.h: the submitting thread waits for them itself) skip all of
+// that: they go to a ring lent to the submitting thread (own_rings.h), which reaps it in
+// wait_until() and runs their callbacks there. A completion then wakes only the thread that
+// waits for it.
 #include <sys/uio.h>
 
 #include <atomic>
@@ -24,6 +29,7 @@
 #include "io/completion_thread.h"
 #include "io/device.h"
 #include "io/io_stats.h"
+#include "io/own_rings.h"
 #include "io/reaper.h"
 #include "io/ring.h"
 
@@ -58,8 +64,11 @@ class UringDevice final : public Device, public BioDevice {
 
   using BioDevice::submit;
   void submit(Bio* const* bios, size_t n) override;
+  // Reaps the calling thread's own ring first (nobody else can), then waits on the shared one.
   void wait_until(const std::function<bool()>& done) override;
-  uint32_t in_flight() const override { return in_flight_.load(std::memory_order_acquire); }
+  uint32_t in_flight() const override {
+    return in_flight_.load(std::memory_order_acquire) + own_in_flight_.load(std::memory_order_acquire);
+  }
   IoStats& stats() override { return stats_; }
 
   // Registers memory regions (e.g. the page pool's arenas) for fixed-buffer I/O. Call before
@@ -71,6 +80,8 @@ class UringDevice final : public Device, public BioDevice {
   bool direct() const { return direct_; }
   std::thread::id reaper_thread_id() const { return reaper_->thread_id(); }
   std::thread::id completion_thread_id() const { return completions_->thread_id(); }
+  // Rings lent to waiting threads so far; for tests.
+  size_t own_rings() const { return own_.rings(); }
 
  private:
   UringDevice(DeviceFd fd, uint64_t size, QueueLimits limits, bool direct, const UringOptions& uopts);
@@ -78,8 +89,11 @@ class UringDevice final : public Device, public BioDevice {
   // Prepares the SQE for b's remaining bytes.
   void prep_locked(Bio* b) REQUIRES(sq_mu_);
   void submit_leaves(Bio* const* leaves, size_t n) EXCLUDES(sq_mu_);
+  // The calling thread's own ring: submit to it (reaping it first when it is full), and wait
+  // for at least one of its completions and finish what completed.
+  void submit_own(OwnRings::Lent& own, Bio* const* leaves, size_t n);
+  void reap_own(OwnRings::Lent& own);
   void on_cqes(const Reaper::Cqe* cqes, unsigned n) EXCLUDES(sq_mu_);
-  int fixed_index(const void* base, size_t len) const REQUIRES(sq_mu_);
 
   DeviceFd fd_;
   uint64_t size_;
@@ -97,6 +111,10 @@ class UringDevice final : public Device, public BioDevice {
   base::CondVar slot_cv_;  // a ring slot was freed
   std::atomic<uint32_t> in_flight_{0};
   uint32_t capacity_ = 0;
+
+  // Rings of threads waiting for their own requests, and what is in flight on them.
+  OwnRings own_;
+  std::atomic<uint32_t> own_in_flight_{0};
 
   std::unique_ptr<CompletionThread> completions_;
   std::unique_ptr<Reaper> reaper_;  // declared last: stopped first

@@ -119,7 +119,7 @@ TEST_CASE("completion callbacks run where the completion mode says") {
   }
 }
 
-TEST_CASE("an inline-completion bio completes in the reaper in every mode, split or not") {
+TEST_CASE("an inline-completion bio completes in the thread that waits for it, on a ring of its own, split or not") {
   for (CompletionMode m : kModes) {
     CAPTURE(io::to_string(m));
     test::TempImage img(1 << 20);
@@ -145,13 +145,139 @@ TEST_CASE("an inline-completion bio completes in the reaper in every mode, split
         done.store(true, std::memory_order_release);
       });
       dev->submit(b);
+      CHECK(dev->in_flight() > 0);
       dev->wait_until([&] { return done.load(std::memory_order_acquire); });
-      // A split bio's last child may end it in the submitter (the parent's own reference).
-      if (bytes == 4096) CHECK(seen == dev->reaper_thread_id());
-      else CHECK((seen == dev->reaper_thread_id() || seen == std::this_thread::get_id()));
-      CHECK(seen != dev->completion_thread_id());
+      CHECK(seen == std::this_thread::get_id());
+      CHECK(dev->in_flight() == 0);
     }
+    // One ring, lent to this thread twice; the shared ring's reaper saw none of it.
+    CHECK(dev->own_rings() == 1);
+    auto s = dev->stats().snapshot();
+    CHECK(s.read_submissions == 1 + 4);
+    CHECK(s.completions == 1 + 4);
   }
+}
+
+TEST_CASE("inline-completion bios beyond a thread's ring are reaped before more go in") {
+  test::TempImage img(4 << 20);
+  io::UringOptions uo;
+  uo.queue_depth = 4;  // the thread's ring has as many entries
+  auto dev = open_dev(img.path(), uo);
+  test::Mapping buf(64 * 4096);
+  test::fill_pattern(buf.data, 0, 64 * 4096, 29);
+  std::vector<Bio> bios(64);
+  std::vector<Bio*> ptrs;
+  int done = 0;
+  for (int i = 0; i < 64; ++i) {
+    bios[i].reset(BioOp::kWrite, uint64_t(i) * 4096);
+    bios[i].add_segment(buf.data + i * 4096, 4096);
+    bios[i].set_inline_completion(true);
+    bios[i].push_end_io([&](Bio&, int st) {
+      CHECK(st == 0);
+      ++done;  // only this thread runs them
+    });
+    ptrs.push_back(&bios[i]);
+  }
+  dev->submit(ptrs.data(), ptrs.size());
+  CHECK(done >= 60);  // all but the last ring's worth finished while submitting
+  dev->wait_until([&] { return done == 64; });
+  auto s = dev->stats().snapshot();
+  CHECK(s.in_flight_hwm <= 4);
+  CHECK(s.write_submissions == 64);
+  mem::AlignedBuffer back(64 * 4096);
+  REQUIRE(dev->read(0, back.data(), back.size()) == 0);
+  CHECK(test::check_pattern(back.data(), 0, back.size(), 29));
+  CHECK(dev->own_rings() == 1);
+}
+
+TEST_CASE("a chain of inline reads that empties its pool reaps its own ring to get requests back") {
+  test::TempImage img(4 << 20);
+  auto dev = open_dev(img.path(), {});
+  test::Mapping data(1 << 20);
+  test::fill_pattern(data.data, 0, 1 << 20, 31);
+  REQUIRE(dev->write(0, data.data, 1 << 20) == 0);
+  io::BioPool pool(*dev, 2);
+  io::ChainOptions co;
+  co.op = BioOp::kRead;
+  co.merge = false;  // 256 requests through a pool of 2
+  co.inline_completion = true;
+  mem::AlignedBuffer back(1 << 20);
+  {
+    io::BioChain chain(pool, co);
+    for (uint64_t off = 0; off < (1 << 20); off += 4096) chain.append(PageView{back.data() + off, 0, 4096}, off);
+    CHECK(chain.wait() == 0);
+    CHECK(chain.submitted() == 256);
+  }
+  CHECK(test::check_pattern(back.data(), 0, 1 << 20, 31));
+  CHECK(dev->stats().snapshot().backup_waits > 0);
+  CHECK(pool.free_count() == 2);
+}
+
+TEST_CASE("threads whose inline reads share one small pool wake each other when requests come back") {
+  // Each thread reaps only its own ring: a thread waiting for a request another thread's
+  // ring holds must be woken when that thread puts it back.
+  test::TempImage img(4 << 20);
+  auto dev = open_dev(img.path(), {});
+  test::Mapping data(1 << 20);
+  test::fill_pattern(data.data, 0, 1 << 20, 37);
+  REQUIRE(dev->write(0, data.data, 1 << 20) == 0);
+  io::BioPool pool(*dev, 2);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&] {
+      io::ChainOptions co;
+      co.op = BioOp::kRead;
+      co.merge = false;
+      co.inline_completion = true;
+      mem::AlignedBuffer back(256 << 10);
+      for (int round = 0; round < 8; ++round) {
+        io::BioChain chain(pool, co);
+        for (uint64_t off = 0; off < back.size(); off += 4096) chain.append(PageView{back.data() + off, 0, 4096}, off);
+        if (chain.wait() != 0 || !test::check_pattern(back.data(), 0, back.size(), 37)) bad++;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK(bad.load() == 0);
+  CHECK(pool.free_count() == 2);
+}
+
+TEST_CASE("threads waiting at once each have a ring; a thread holding another device's ring uses the shared one") {
+  test::TempImage img(4 << 20), other(1 << 20);
+  auto dev = open_dev(img.path(), {});
+  auto dev2 = open_dev(other.path(), {});
+  mem::AlignedBuffer buf(4096);
+  // A bio of dev2 in flight from this thread holds dev2's ring; dev's inline bio then goes
+  // through dev's shared ring (and its reaper), and both complete.
+  std::thread::id seen1, seen2;
+  std::atomic<bool> done1{false}, done2{false};
+  Bio a, b;
+  a.reset(BioOp::kRead, 0);
+  a.add_segment(buf.data(), 4096);
+  a.set_inline_completion(true);
+  a.push_end_io([&](Bio&, int st) {
+    CHECK(st == 0);
+    seen2 = std::this_thread::get_id();
+    done2.store(true, std::memory_order_release);
+  });
+  mem::AlignedBuffer buf2(4096);
+  b.reset(BioOp::kRead, 0);
+  b.add_segment(buf2.data(), 4096);
+  b.set_inline_completion(true);
+  b.push_end_io([&](Bio&, int st) {
+    CHECK(st == 0);
+    seen1 = std::this_thread::get_id();
+    done1.store(true, std::memory_order_release);
+  });
+  dev2->submit(a);
+  dev->submit(b);
+  dev->wait_until([&] { return done1.load(std::memory_order_acquire); });
+  dev2->wait_until([&] { return done2.load(std::memory_order_acquire); });
+  CHECK(seen1 == dev->reaper_thread_id());
+  CHECK(seen2 == std::this_thread::get_id());
+  CHECK(dev->own_rings() == 0);
+  CHECK(dev2->own_rings() == 1);
 }
 
 TEST_CASE("a 64 MiB write stream through the builder with 8 requests and 8 pages completes") {
@@ -279,6 +405,9 @@ TEST_CASE("many threads share one device, in every completion mode") {
     for (auto& t : ts) t.join();
     CHECK(bad.load() == 0);
     CHECK(dev->stats().snapshot().completions == 4 * 32 * 2);
+    // Synchronous requests: each thread reaped a ring of its own, at most one per thread.
+    CHECK(dev->own_rings() >= 1);
+    CHECK(dev->own_rings() <= 4);
   }
 }
 
@@ -316,21 +445,26 @@ TEST_CASE("requests beyond the ring size wait for free slots: in flight stays bo
 
 TEST_CASE("a short transfer is continued where it stopped, nothing more to transfer is EIO") {
   // A buffered image file: a read that crosses the end of the file comes back short, the
-  // rest is resubmitted and then transfers nothing.
-  test::TempImage img(1 << 20);
-  io::OpenOptions oo;
-  oo.direct = false;
-  std::unique_ptr<io::UringDevice> dev;
-  REQUIRE(io::UringDevice::open(img.path(), oo, {}, &dev) == 0);
-  mem::AlignedBuffer buf(8192);
-  Bio b;
-  b.reset(BioOp::kRead, (1 << 20) - 4096);
-  b.add_segment(buf.data(), 4096);
-  b.add_segment(buf.data() + 4096, 4096);
-  std::atomic<int> status{1};
-  b.push_end_io([&](Bio&, int st) { status.store(st, std::memory_order_release); });
-  dev->submit(b);
-  dev->wait_until([&] { return status.load(std::memory_order_acquire) != 1; });
-  CHECK(status.load() == -EIO);
-  CHECK(dev->stats().snapshot().resubmits == 1);
+  // rest is resubmitted and then transfers nothing. On the shared ring and on the thread's own.
+  for (bool inl : {false, true}) {
+    CAPTURE(inl);
+    test::TempImage img(1 << 20);
+    io::OpenOptions oo;
+    oo.direct = false;
+    std::unique_ptr<io::UringDevice> dev;
+    REQUIRE(io::UringDevice::open(img.path(), oo, {}, &dev) == 0);
+    mem::AlignedBuffer buf(8192);
+    Bio b;
+    b.reset(BioOp::kRead, (1 << 20) - 4096);
+    b.add_segment(buf.data(), 4096);
+    b.add_segment(buf.data() + 4096, 4096);
+    b.set_inline_completion(inl);
+    std::atomic<int> status{1};
+    b.push_end_io([&](Bio&, int st) { status.store(st, std::memory_order_release); });
+    dev->submit(b);
+    dev->wait_until([&] { return status.load(std::memory_order_acquire) != 1; });
+    CHECK(status.load() == -EIO);
+    CHECK(dev->stats().snapshot().resubmits == 1);
+    CHECK(dev->own_rings() == (inl ? 1u : 0u));
+  }
 }
