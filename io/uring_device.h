@@ -12,7 +12,8 @@
 // Inline-completion bios (bio.h: the submitting thread waits for them itself) skip all of
 // that: they go to a ring lent to the submitting thread (own_rings.h), which reaps it in
 // wait_until() and runs their callbacks there. A completion then wakes only the thread that
-// waits for it.
+// waits for it. Such a ring holds at most min(queue_depth, 32) of its thread's requests, on
+// top of the shared ring's queue_depth.
 #include <sys/uio.h>
 
 #include <atomic>
