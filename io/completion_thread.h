@@ -53,7 +53,7 @@ class CompletionThread {
   // Blocks until done() (evaluated with mu_ held); runs queued items meanwhile in waiter mode.
   void wait_until(const std::function<bool()>& done) EXCLUDES(mu_);
   // Wakes waiters after a state change made outside a callback (a request that completed
-  // elsewhere went back to its pool); costs one load when nobody waits.
+  // elsewhere went back to its pool); costs one atomic operation when nobody waits.
   void notify() EXCLUDES(mu_);
   // The completion thread's id (thread mode), else a default-constructed id.
   std::thread::id thread_id() const { return worker_.get_id(); }

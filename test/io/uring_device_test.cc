@@ -33,6 +33,15 @@ io::UringOptions with_mode(CompletionMode m) {
 
 const CompletionMode kModes[] = {CompletionMode::kInline, CompletionMode::kThread, CompletionMode::kWaiter};
 
+// Reads waited for by the thread that builds the chain, one request per page.
+io::ChainOptions inline_page_reads() {
+  io::ChainOptions co;
+  co.op = BioOp::kRead;
+  co.merge = false;
+  co.inline_completion = true;
+  return co;
+}
+
 }  // namespace
 
 TEST_CASE("UringDevice: synchronous readv/writev/flush round trip in every completion mode") {
@@ -197,13 +206,9 @@ TEST_CASE("a chain of inline reads that empties its pool reaps its own ring to g
   test::fill_pattern(data.data, 0, 1 << 20, 31);
   REQUIRE(dev->write(0, data.data, 1 << 20) == 0);
   io::BioPool pool(*dev, 2);
-  io::ChainOptions co;
-  co.op = BioOp::kRead;
-  co.merge = false;  // 256 requests through a pool of 2
-  co.inline_completion = true;
   mem::AlignedBuffer back(1 << 20);
   {
-    io::BioChain chain(pool, co);
+    io::BioChain chain(pool, inline_page_reads());  // 256 requests through a pool of 2
     for (uint64_t off = 0; off < (1 << 20); off += 4096) chain.append(PageView{back.data() + off, 0, 4096}, off);
     CHECK(chain.wait() == 0);
     CHECK(chain.submitted() == 256);
@@ -226,13 +231,9 @@ TEST_CASE("threads whose inline reads share one small pool wake each other when 
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t) {
     ts.emplace_back([&] {
-      io::ChainOptions co;
-      co.op = BioOp::kRead;
-      co.merge = false;
-      co.inline_completion = true;
       mem::AlignedBuffer back(256 << 10);
       for (int round = 0; round < 8; ++round) {
-        io::BioChain chain(pool, co);
+        io::BioChain chain(pool, inline_page_reads());
         for (uint64_t off = 0; off < back.size(); off += 4096) chain.append(PageView{back.data() + off, 0, 4096}, off);
         if (chain.wait() != 0 || !test::check_pattern(back.data(), 0, back.size(), 37)) bad++;
       }
