@@ -126,6 +126,7 @@ TEST_CASE("make_fault_injector follows its control file; a torn write writes its
   set_rules(ctl, "eio nothing\n");
   CHECK_FALSE(io::make_fault_injector(std::make_unique<io::MemDevice>(1 << 20), ctl, &why));
   CHECK(why.find("line 1") != std::string::npos);
+  CHECK(::unlink(ctl.c_str()) == 0);
 }
 
 TEST_CASE("make_fault_injector: the bio face fails, tears and passes bios") {
@@ -159,4 +160,5 @@ TEST_CASE("make_fault_injector: the bio face fails, tears and passes bios") {
   set_rules(ctl, "");
   CHECK(run(io::BioOp::kRead, 0, 1) == 0);
   CHECK(run(io::BioOp::kFlush, 0, 0) == 0);
+  CHECK(::unlink(ctl.c_str()) == 0);  // TempDir removes its directory only when empty
 }

@@ -182,8 +182,8 @@ LoopImage::~LoopImage() {
 int NbdServer::start(const std::string& dir, uint64_t bytes, const std::string& log_path, std::string* why) {
   image_ = fmt::format("{}/chainfs-bench-{}-nbd.img", dir, getpid());
   if (int r = create_image(&image_, bytes, why); r < 0) return r;
-  char tmpl[] = "/tmp/chainfs-bench-nbd-XXXXXX";
-  if (!mkdtemp(tmpl)) {
+  std::string tmpl = fmt::format("/tmp/chainfs-bench-nbd-{}-XXXXXX", getpid());
+  if (!mkdtemp(tmpl.data())) {
     *why = fmt::format("mkdtemp: {}", std::strerror(errno));
     return -errno;
   }
@@ -342,7 +342,7 @@ int Mounted::unmount() {
 }
 
 int TempDir::create(const std::string& tmpl_prefix) {
-  std::string t = tmpl_prefix + "XXXXXX";
+  std::string t = fmt::format("{}{}-XXXXXX", tmpl_prefix, getpid());
   std::vector<char> buf(t.begin(), t.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) return -errno;

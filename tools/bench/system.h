@@ -111,7 +111,9 @@ class Mounted {
   Child daemon_;
 };
 
-// A directory made by the bench (mountpoint), removed at destruction when empty.
+// A directory made by the bench (mountpoint), PREFIX + "PID-XXXXXX", removed at destruction
+// when empty. The PID lets test/lib/cleanup.sh tell what a killed bench left behind from what
+// a running one uses (as LoopImage's and NbdServer's names do).
 class TempDir {
  public:
   TempDir() = default;
