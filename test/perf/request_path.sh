@@ -1,6 +1,8 @@
 #!/bin/bash
 # The request path through FUSE against kernel ext4, in one run on one loop device (direct I/O
 # over a sparse image file), re-made with mkfs for every target. Each target runs:
+#   rtt         RTT_OPS getxattr(2) calls of an absent name on one file: on FUSE each is one
+#               round trip with almost no work behind it, the floor under every other row
 #   create / stat / unlink   FILES files in one directory (stat cold: remounted, caches dropped)
 #   seqw8k      sequential 8 KiB writes of SIZE, then fsync (fio, psync)
 #   seqw1m      the same in 1 MiB writes
@@ -15,8 +17,9 @@
 #   test/perf/request_path.sh [BUILD_DIR]     (chainfs binaries from BUILD_DIR, else from PATH)
 #   TARGETS="ext4 dev=transport=dev uring=transport=uring wbc=writeback_cache"   (NAME=OPTIONS)
 #   OTHER_BUILD=DIR: targets named other-* run the binaries of DIR (e.g. main's, for before/after)
-#   WORKLOADS="files seqw8k ..."  SIZE=256M RAND_SIZE=256M FILES=20000 RUNTIME=10
-# The files phases run a small C loop (compiled here with cc) of open/close, stat, unlink.
+#   WORKLOADS="rtt files seqw8k ..."  SIZE=256M RAND_SIZE=256M FILES=20000 RTT_OPS=50000 RUNTIME=10
+# The rtt and files phases run a small C loop (compiled here with cc): getxattr, open/close,
+# stat, unlink.
 # Needs root, fio, jq, cc, bc, mkfs.ext4. Everything it creates is removed on any exit.
 # transport=uring needs /sys/module/fuse/parameters/enable_uring = Y (root can set it).
 set -euo pipefail
@@ -29,10 +32,11 @@ CHAINFS=$(bin chainfs chainfs)
 MKFS=$(bin mkfs.chainfs mkfs)
 OTHER_BUILD=${OTHER_BUILD:-}
 TARGETS=${TARGETS:-"ext4 dev=transport=dev uring=transport=uring"}
-WORKLOADS=${WORKLOADS:-"files seqw8k seqw1m randw4k randw4k-d16 seqr1m randr4k randr4k-d16"}
+WORKLOADS=${WORKLOADS:-"rtt files seqw8k seqw1m randw4k randw4k-d16 seqr1m randr4k randr4k-d16"}
 SIZE=${SIZE:-256M}
 RAND_SIZE=${RAND_SIZE:-256M}
 FILES=${FILES:-20000}
+RTT_OPS=${RTT_OPS:-50000}
 RUNTIME=${RUNTIME:-10}
 
 die() { echo "request_path.sh: $*" >&2; exit 1; }
@@ -94,21 +98,30 @@ fio_run() {
 }
 
 cat >"$tools/files.c" <<'EOF'
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-/* files DIR N create|stat|unlink: prints the phase's operations per second */
+/* files DIR N create|stat|unlink, files FILE N rtt: prints the phase's operations per second */
 int main(int argc, char** argv) {
   if (argc != 4) return 2;
   int n = atoi(argv[2]);
-  char p[4096];
+  char p[4096], v[16];
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int i = 0; i < n; i++) {
+    if (!strcmp(argv[3], "rtt")) {
+      if (getxattr(argv[1], "user.request-path-rtt", v, sizeof v) >= 0 || errno != ENODATA) {
+        perror(argv[1]);
+        return 1;
+      }
+      continue;
+    }
     snprintf(p, sizeof p, "%s/f%06d", argv[1], i);
     if (!strcmp(argv[3], "create")) {
       int fd = open(p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
@@ -129,11 +142,13 @@ int main(int argc, char** argv) {
 EOF
 cc -O2 -o "$tools/files" "$tools/files.c" || die "cc failed"
 files_phase() { "$tools/files" "$mnt/files" "$FILES" "$1" || die "files $1 failed"; }
+rtt_phase() { touch "$mnt/rtt"; "$tools/files" "$mnt/rtt" "$RTT_OPS" rtt || die "rtt failed"; rm "$mnt/rtt"; }
 
 declare -A val
 run_workload() {  # run_workload TARGET WORKLOAD: prints the figure
   local f=$mnt/data common=(--ioengine=psync --filename="$mnt/data")
   case $2 in
+    rtt) val[$1.$2]=$(rtt_phase) ;;
     files)
       mkdir "$mnt/files"; sync
       val[$1.create]=$(files_phase create)
