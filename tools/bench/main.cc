@@ -177,10 +177,6 @@ void record(Run& run, Cell* c, int rc, const std::string& why, const Sample& s) 
   run.progress->note(fmt::format("{} {}: {}", c->target, c->workload, why));
 }
 
-bool needs_seq1m(const std::string& w) {
-  return w == "rand-write-4k" || w == "seq-read-1m" || w == "rand-read-4k" || w == "fio-rand-read-4k";
-}
-
 // One repetition of a filesystem-level or raw workload (dir empty: on the raw device).
 int run_workload(Run& run, const std::string& w, const std::string& dir, Meter& m, Sample* s, std::string* why) {
   if (w.rfind("fio-", 0) == 0) {
@@ -216,11 +212,15 @@ void run_raw(Run& run) {
   for (Cell* c : cells_of(run, "raw")) {
     for (unsigned r = 0; r < run.cfg.reps && c->status == "ok"; ++r) {
       std::string why;
-      if (!wrote_b && needs_seq1m(c->workload) && c->workload != "rand-write-4k") {
+      if (!wrote_b && workload_uses_seq1m(c->workload) && c->workload != "rand-write-4k") {
         // Reads of a never-written sparse image would measure holes, not the device.
         Meter prep("", -1);
         Sample ps;
-        run_raw_workload("seq-write-1m", run.dev, run.params, prep, &ps, &why);
+        if (int rc = run_raw_workload("seq-write-1m", run.dev, run.params, prep, &ps, &why); rc < 0) {
+          record(run, c, rc, "preparation: " + why, ps);
+          break;
+        }
+        wrote_b = true;
       }
       run.progress->show(*c, r, run.cfg.reps);
       Meter m(run.dev, -1);
@@ -275,28 +275,29 @@ void run_fs_target(Run& run, const FsTarget& t) {
   std::string why;
   if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
   std::vector<Cell*> cells = cells_of(run, t.target);
-  std::string b = mnt.path() + "/seq1m.dat";
   for (unsigned r = 0; r < run.cfg.reps; ++r) {
     for (Cell* c : cells) {
       if (c->status != "ok") continue;
-      if (needs_seq1m(c->workload) && access(b.c_str(), F_OK) != 0) {
-        Meter prep("", -1);
-        Sample ps;
-        run_fs_workload("seq-write-1m", mnt.path(), run.params, prep, &ps, &why);
-      }
-      if (workload_is_read(c->workload)) {
-        // Cold cache: the filesystem's own (a fresh daemon) and the kernel's.
-        if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount before a cold read was not clean");
-        capture_stats(run, t, "before " + c->workload);
-        drop_caches();
-        mounted = std::make_unique<Mounted>();
-        if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
-      }
       run.progress->show(*c, r, run.cfg.reps);
-      Meter m(io::is_nbd_uri(t.dev) ? "" : t.dev, mounted->daemon_pid(), t.server);
       Sample s;
       why.clear();
-      int rc = run_workload(run, c->workload, mnt.path(), m, &s, &why);
+      // What the workload reads is made first, so that a cold read finds it on the device only.
+      int rc = prepare_fs_workload(c->workload, mnt.path(), run.params, &why);
+      if (rc < 0) {
+        why = "preparation: " + why;
+      } else {
+        if (workload_is_read(c->workload)) {
+          // Cold cache: the filesystem's own (a fresh daemon) and the kernel's.
+          if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount before a cold read was not clean");
+          capture_stats(run, t, "before " + c->workload);
+          drop_caches();
+          mounted = std::make_unique<Mounted>();
+          if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0)
+            return skip_all(run, t.target, "failed", why);
+        }
+        Meter m(io::is_nbd_uri(t.dev) ? "" : t.dev, mounted->daemon_pid(), t.server);
+        rc = run_workload(run, c->workload, mnt.path(), m, &s, &why);
+      }
       record(run, c, rc, why, s);
       if (r + 1 == run.cfg.reps) run.progress->cell_done();
     }

@@ -288,6 +288,21 @@ bool workload_is_read(const std::string& name) {
   return name == "seq-read-1m" || name == "rand-read-4k" || name == "fio-rand-read-4k";
 }
 
+bool workload_uses_seq1m(const std::string& name) {
+  return name == "rand-write-4k" || name == "seq-read-1m" || name == "rand-read-4k" || name == "fio-rand-read-4k";
+}
+
+int prepare_fs_workload(const std::string& w, const std::string& dir, const WorkParams& p, std::string* why) {
+  if (workload_uses_seq1m(w)) {
+    std::string b = dir + "/seq1m.dat";
+    if (file_pages(b) > 0) return 0;
+    Meter unused("", -1);
+    Sample ignored;
+    return seq_write(b, kMiB, p, unused, &ignored, why);
+  }
+  return 0;
+}
+
 int run_fs_workload(const std::string& w, const std::string& dir, const WorkParams& p, Meter& m, Sample* s,
                     std::string* why) {
   std::string a = dir + "/seq8k.dat", b = dir + "/seq1m.dat";

@@ -8,6 +8,8 @@
 //
 // Each workload stops at its byte/op budget or after `runtime` seconds, whichever comes
 // first, and the Meter covers exactly the timed part (including the final fsync/flush).
+// What a workload uses but does not write itself (a file, a tree, a large directory) is
+// made beforehand by prepare_fs_workload, outside the measurement.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +32,16 @@ bool is_workload(const std::string& name);
 const char* workload_unit(const std::string& name);
 // True for the reads that need a cold cache (drop_caches and remount first).
 bool workload_is_read(const std::string& name);
+// True for the workloads that read or overwrite what seq-write-1m wrote (its file on a
+// filesystem, area B of the raw device); fio-rand-read-4k included.
+bool workload_uses_seq1m(const std::string& name);
+
+// Makes in dir what workload w needs and does not write itself, unless it is there already:
+// the seq-write-1m file for the workloads that use it. Untimed; cheap when called again for
+// the next repetition. Call it before the cold remount, so that what it wrote is not in any
+// cache. 0 or -errno (*why set).
+int prepare_fs_workload(const std::string& workload, const std::string& dir, const WorkParams& p,
+                        std::string* why);
 
 // Runs one repetition of workload in dir; 0 or -errno (*why set).
 int run_fs_workload(const std::string& workload, const std::string& dir, const WorkParams& p, Meter& meter,
