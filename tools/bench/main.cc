@@ -60,6 +60,7 @@ struct Config {
   double runtime = 10;
   unsigned reps = 3;
   uint32_t files = 20000;
+  uint32_t entries = 100000;
   bool quick = false, quiet = false, nbd = false;
   std::vector<std::string> targets{"engine", "raw", "ext4", "fuse2fs", "chainfs"};
   // Every value of the options, from their declarations.
@@ -78,6 +79,15 @@ bool kernel_offers_uring() {
   std::ifstream f("/sys/module/fuse/parameters/enable_uring");
   char c = 0;
   return f.get(c) && c == 'Y';
+}
+
+// A fresh image's size: room for the two files of --size, and for the inodes the metadata
+// workloads hold at once (stat-tree's tree, the listed directory, and files' own while both
+// exist) at the one inode per 16 KiB that mkfs.ext4 and mkfs.chainfs give by default; 512 MiB
+// more for the rest; at least 1 GiB.
+uint64_t image_bytes(const Config& c) {
+  uint64_t inodes = 2ull * c.files + c.entries;
+  return std::max<uint64_t>(std::max((c.size_mib << 20) * 2, inodes * 16 * 1024) + (512ull << 20), 1ull << 30);
 }
 
 std::vector<FsSet> default_fs_sets() {
@@ -177,10 +187,6 @@ void record(Run& run, Cell* c, int rc, const std::string& why, const Sample& s) 
   run.progress->note(fmt::format("{} {}: {}", c->target, c->workload, why));
 }
 
-bool needs_seq1m(const std::string& w) {
-  return w == "rand-write-4k" || w == "seq-read-1m" || w == "rand-read-4k" || w == "fio-rand-read-4k";
-}
-
 // One repetition of a filesystem-level or raw workload (dir empty: on the raw device).
 int run_workload(Run& run, const std::string& w, const std::string& dir, Meter& m, Sample* s, std::string* why) {
   if (w.rfind("fio-", 0) == 0) {
@@ -216,11 +222,15 @@ void run_raw(Run& run) {
   for (Cell* c : cells_of(run, "raw")) {
     for (unsigned r = 0; r < run.cfg.reps && c->status == "ok"; ++r) {
       std::string why;
-      if (!wrote_b && needs_seq1m(c->workload) && c->workload != "rand-write-4k") {
+      if (!wrote_b && workload_uses_seq1m(c->workload) && c->workload != "rand-write-4k") {
         // Reads of a never-written sparse image would measure holes, not the device.
         Meter prep("", -1);
         Sample ps;
-        run_raw_workload("seq-write-1m", run.dev, run.params, prep, &ps, &why);
+        if (int rc = run_raw_workload("seq-write-1m", run.dev, run.params, prep, &ps, &why); rc < 0) {
+          record(run, c, rc, "preparation: " + why, ps);
+          break;
+        }
+        wrote_b = true;
       }
       run.progress->show(*c, r, run.cfg.reps);
       Meter m(run.dev, -1);
@@ -275,28 +285,29 @@ void run_fs_target(Run& run, const FsTarget& t) {
   std::string why;
   if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
   std::vector<Cell*> cells = cells_of(run, t.target);
-  std::string b = mnt.path() + "/seq1m.dat";
   for (unsigned r = 0; r < run.cfg.reps; ++r) {
     for (Cell* c : cells) {
       if (c->status != "ok") continue;
-      if (needs_seq1m(c->workload) && access(b.c_str(), F_OK) != 0) {
-        Meter prep("", -1);
-        Sample ps;
-        run_fs_workload("seq-write-1m", mnt.path(), run.params, prep, &ps, &why);
-      }
-      if (workload_is_read(c->workload)) {
-        // Cold cache: the filesystem's own (a fresh daemon) and the kernel's.
-        if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount before a cold read was not clean");
-        capture_stats(run, t, "before " + c->workload);
-        drop_caches();
-        mounted = std::make_unique<Mounted>();
-        if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0) return skip_all(run, t.target, "failed", why);
-      }
       run.progress->show(*c, r, run.cfg.reps);
-      Meter m(io::is_nbd_uri(t.dev) ? "" : t.dev, mounted->daemon_pid(), t.server);
       Sample s;
       why.clear();
-      int rc = run_workload(run, c->workload, mnt.path(), m, &s, &why);
+      // What the workload reads is made first, so that a cold read finds it on the device only.
+      int rc = prepare_fs_workload(c->workload, mnt.path(), run.params, &why);
+      if (rc < 0) {
+        why = "preparation: " + why;
+      } else {
+        if (workload_is_read(c->workload)) {
+          // Cold cache: the filesystem's own (a fresh daemon) and the kernel's.
+          if (mounted->unmount() < 0) run.progress->note(t.target + ": unmount before a cold read was not clean");
+          capture_stats(run, t, "before " + c->workload);
+          drop_caches();
+          mounted = std::make_unique<Mounted>();
+          if (mount_target(run, t, mnt.path(), mounted.get(), &why) < 0)
+            return skip_all(run, t.target, "failed", why);
+        }
+        Meter m(io::is_nbd_uri(t.dev) ? "" : t.dev, mounted->daemon_pid(), t.server);
+        rc = run_workload(run, c->workload, mnt.path(), m, &s, &why);
+      }
       record(run, c, rc, why, s);
       if (r + 1 == run.cfg.reps) run.progress->cell_done();
     }
@@ -369,7 +380,11 @@ int main(int argc, char** argv) {
   app.add_option("--runtime", c.runtime, "seconds, at most, per repetition of a cell (default 10)")
       ->check(CLI::PositiveNumber);
   app.add_option("--reps", c.reps, "repetitions per cell; medians are reported (default 3)")->check(CLI::PositiveNumber);
-  app.add_option("--files", c.files, "files created, stat'ed and unlinked by 'files' (default 20000)")
+  app.add_option("--files", c.files,
+                 "files created, stat'ed and unlinked by 'files', and in the tree 'stat-tree' stats (default 20000)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--entries", c.entries,
+                 "entries of the directory 'readdir' and 'readdir-stat' list (default 100000)")
       ->check(CLI::PositiveNumber);
   app.add_option("--targets", c.targets, "engine, raw, ext4, fuse2fs, chainfs")->delimiter(',');
   app.add_option("--strategies", c.strategies, "engine write strategies: " + fmt::format("{}", fmt::join(c.strategies, ", ")))
@@ -383,8 +398,7 @@ int main(int argc, char** argv) {
                  "default: sync, page, chain with cache=direct and cache=kernel, chain with read_strategy=page, and "
                  "chain with transport=uring when /sys/module/fuse/parameters/enable_uring is Y")
       ->delimiter(';');
-  app.add_option("--workloads", c.workloads, "seq-write-8k, seq-write-1m, rand-write-4k, seq-read-1m, rand-read-4k, files")
-      ->delimiter(',');
+  app.add_option("--workloads", c.workloads, fmt::format("{}", fmt::join(all_workloads(), ", ")))->delimiter(',');
   app.add_option("--out", c.out, "directory for bench.csv, bench.json, charts and daemon logs");
   app.add_flag("--quick", c.quick, "small sizes, one repetition: every strategy and reference in under 2 minutes");
   app.add_option("--chainfs", c.chainfs_bin, "the chainfs daemon (default: beside this binary, then PATH)");
@@ -399,6 +413,7 @@ int main(int argc, char** argv) {
     c.runtime = std::min(c.runtime, 0.5);
     c.reps = 1;
     c.files = std::min<uint32_t>(c.files, 500);
+    c.entries = std::min<uint32_t>(c.entries, 2000);
   }
   std::string fio_bin = find_fio();
   if (app.count("--workloads") == 0 && (c.fio == "on" || (c.fio == "auto" && !fio_bin.empty())))
@@ -455,6 +470,7 @@ int main(int argc, char** argv) {
   run.params.size = c.size_mib << 20;
   run.params.runtime = c.runtime;
   run.params.files = c.files;
+  run.params.entries = c.entries;
 
   // The device: a given block device, a loop device over a given image, or a fresh image.
   LoopImage loop;
@@ -466,8 +482,7 @@ int main(int argc, char** argv) {
     cli::error_line(kProg, c.device + " is not a block device (give an image file through a loop device: losetup)");
     return cli::kExitUsage;
   } else {
-    uint64_t bytes = std::max<uint64_t>((c.size_mib << 20) * 2 + (512ull << 20), 1ull << 30);
-    if (loop.create(c.image_dir, bytes, &why) < 0) {
+    if (loop.create(c.image_dir, image_bytes(c), &why) < 0) {
       cli::error_line(kProg, why);
       return 1;
     }
@@ -477,8 +492,7 @@ int main(int argc, char** argv) {
   // --nbd: a second image of the same size on the same disk, served by nbdkit.
   NbdServer nbd;
   if (c.nbd) {
-    uint64_t bytes = std::max<uint64_t>((c.size_mib << 20) * 2 + (512ull << 20), 1ull << 30);
-    if (nbd.start(c.image_dir, bytes, c.out + "/nbdkit.log", &why) < 0) {
+    if (nbd.start(c.image_dir, image_bytes(c), c.out + "/nbdkit.log", &why) < 0) {
       cli::error_line(kProg, why);
       return 1;
     }
@@ -554,6 +568,7 @@ int main(int argc, char** argv) {
                       {"runtime_s", c.runtime},
                       {"reps", c.reps},
                       {"files", c.files},
+                      {"entries", c.entries},
                       {"quick", c.quick},
                       {"workloads", c.workloads},
                       {"targets", c.targets},

@@ -1,5 +1,6 @@
 #include "tools/bench/workloads.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -10,8 +11,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <random>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -235,6 +238,140 @@ int files(const std::string& dir, const WorkParams& p, Meter& m, Sample* s, std:
   return 0;
 }
 
+// --- metadata reads: a tree to stat, a large directory to list ---------------------------
+
+// The workloads without a form on the raw device: they need a filesystem.
+bool is_metadata_workload(const std::string& name) {
+  return name == "files" || name == "stat-tree" || name == "readdir" || name == "readdir-stat";
+}
+
+constexpr uint32_t kTreeDirs = 100;
+
+std::string tree_subdir(const std::string& dir, uint32_t d) { return fmt::format("{}/tree/d{:02}", dir, d); }
+
+std::string tree_file(const std::string& dir, uint32_t i) {
+  return fmt::format("{}/f{:06}", tree_subdir(dir, i % kTreeDirs), i);
+}
+
+std::string listed_dir(const std::string& dir) { return dir + "/dir"; }
+
+// A stamp beside a prepared tree or directory holds its count and is written last: a
+// preparation that was cut short is done again, a finished one is not.
+bool stamped(const std::string& stamp, uint64_t count) {
+  std::ifstream f(stamp);
+  uint64_t n = 0;
+  return f >> n && n == count;
+}
+
+// Writes the stamp, then syncs: the writeback of what was made must not fall into a
+// measurement (stat-tree runs without a remount).
+int write_stamp(const std::string& stamp, uint64_t count, std::string* why) {
+  std::string text = fmt::format("{}\n", count);
+  Fd fd(::open(stamp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return fail(why, "create " + stamp, errno);
+  if (int r = write_all(fd.get(), text.data(), text.size(), 0); r < 0) return fail(why, "write " + stamp, -r);
+  if (int r = fd.close(); r < 0) return fail(why, "close " + stamp, -r);
+  ::sync();
+  return 0;
+}
+
+int make_dir(const std::string& d, std::string* why) {
+  if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) return fail(why, "mkdir " + d, errno);
+  return 0;
+}
+
+// Empty files name(0) .. name(count - 1), keeping those already there.
+template <typename NameFn>
+int create_empty(uint32_t count, NameFn name, std::string* why) {
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string f = name(i);
+    int fd = ::open(f.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return fail(why, "create " + f, errno);
+    ::close(fd);
+    if (i % 256 == 0) check_stop();
+  }
+  return 0;
+}
+
+// stat-tree's tree: p.files files over kTreeDirs subdirectories of dir/tree.
+int prepare_tree(const std::string& dir, const WorkParams& p, std::string* why) {
+  std::string stamp = dir + "/tree.stamp";
+  if (stamped(stamp, p.files)) return 0;
+  if (int r = make_dir(dir + "/tree", why); r < 0) return r;
+  for (uint32_t d = 0; d < kTreeDirs; ++d)
+    if (int r = make_dir(tree_subdir(dir, d), why); r < 0) return r;
+  if (int r = create_empty(p.files, [&](uint32_t i) { return tree_file(dir, i); }, why); r < 0) return r;
+  return write_stamp(stamp, p.files, why);
+}
+
+// The directory readdir and readdir-stat list: p.entries empty files.
+int prepare_listed_dir(const std::string& dir, const WorkParams& p, std::string* why) {
+  std::string stamp = dir + "/dir.stamp", d = listed_dir(dir);
+  if (stamped(stamp, p.entries)) return 0;
+  if (int r = make_dir(d, why); r < 0) return r;
+  if (int r = create_empty(p.entries, [&](uint32_t i) { return fmt::format("{}/f{:06}", d, i); }, why); r < 0)
+    return r;
+  return write_stamp(stamp, p.entries, why);
+}
+
+// stat of every file of the tree, in passes until the runtime is over (at least one whole
+// pass). One untimed pass first: the timed ones measure a tree in the caches.
+int stat_tree(const std::string& dir, const WorkParams& p, Meter& m, Sample* s, std::string* why) {
+  std::vector<std::string> paths;
+  paths.reserve(p.files);
+  for (uint32_t i = 0; i < p.files; ++i) paths.push_back(tree_file(dir, i));
+  struct stat st{};
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (::stat(paths[i].c_str(), &st) != 0) return fail(why, "stat " + paths[i], errno);
+    if (i % 256 == 0) check_stop();
+  }
+  m.start();
+  Deadline dl(p.runtime);
+  for (size_t i = 0;; i = (i + 1) % paths.size()) {
+    if (::stat(paths[i].c_str(), &st) != 0) return fail(why, "stat " + paths[i], errno);
+    ++s->ops;
+    if (dl.over() && s->ops >= paths.size()) break;
+  }
+  m.stop(s);
+  return 0;
+}
+
+struct CloseDir {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+
+// One listing of the prepared directory, and with stat_each an fstatat of each entry
+// (not following symlinks), as ls -l and find do. Every entry and . and .. must come back.
+int list_dir(const std::string& dir, bool stat_each, const WorkParams& p, Meter& m, Sample* s, std::string* why) {
+  std::string d = listed_dir(dir);
+  uint64_t names = 0;
+  m.start();
+  {
+    std::unique_ptr<DIR, CloseDir> dp(::opendir(d.c_str()));
+    if (!dp) return fail(why, "opendir " + d, errno);
+    struct stat st{};
+    for (;;) {
+      errno = 0;
+      const dirent* e = ::readdir(dp.get());
+      if (!e) {
+        if (errno != 0) return fail(why, "readdir " + d, errno);
+        break;
+      }
+      if (++names % 256 == 0) check_stop();
+      bool dot = std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0;
+      if (stat_each && !dot && ::fstatat(::dirfd(dp.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail(why, fmt::format("stat {}/{}", d, e->d_name), errno);
+    }
+  }
+  s->ops = p.entries;
+  m.stop(s);
+  if (names != uint64_t(p.entries) + 2) {
+    *why = fmt::format("listing {} gave {} names, not its {} entries and . and ..", d, names, p.entries);
+    return -EIO;
+  }
+  return 0;
+}
+
 // --- raw device ---------------------------------------------------------------------------
 
 // Runs `count` pieces through a bio chain; piece i is at device offset off_of(i) and
@@ -270,8 +407,9 @@ int64_t raw_chain(io::UringDevice& dev, io::BioOp op, bool merge, uint64_t piece
 }  // namespace
 
 const std::vector<std::string>& all_workloads() {
-  static const std::vector<std::string> w{"seq-write-8k", "seq-write-1m", "rand-write-4k",
-                                          "seq-read-1m",  "rand-read-4k", "files"};
+  static const std::vector<std::string> w{"seq-write-8k", "seq-write-1m", "rand-write-4k", "seq-read-1m",
+                                          "rand-read-4k", "files",        "stat-tree",     "readdir",
+                                          "readdir-stat"};
   return w;
 }
 
@@ -281,11 +419,29 @@ bool is_workload(const std::string& name) {
 }
 
 const char* workload_unit(const std::string& name) {
-  return name == "files" || name.rfind("rand-", 0) == 0 ? "ops/s" : "MB/s";
+  return is_metadata_workload(name) || name.rfind("rand-", 0) == 0 ? "ops/s" : "MB/s";
 }
 
 bool workload_is_read(const std::string& name) {
-  return name == "seq-read-1m" || name == "rand-read-4k" || name == "fio-rand-read-4k";
+  return name == "seq-read-1m" || name == "rand-read-4k" || name == "fio-rand-read-4k" || name == "readdir" ||
+         name == "readdir-stat";
+}
+
+bool workload_uses_seq1m(const std::string& name) {
+  return name == "rand-write-4k" || name == "seq-read-1m" || name == "rand-read-4k" || name == "fio-rand-read-4k";
+}
+
+int prepare_fs_workload(const std::string& w, const std::string& dir, const WorkParams& p, std::string* why) {
+  if (workload_uses_seq1m(w)) {
+    std::string b = dir + "/seq1m.dat";
+    if (file_pages(b) > 0) return 0;
+    Meter unused("", -1);
+    Sample ignored;
+    return seq_write(b, kMiB, p, unused, &ignored, why);
+  }
+  if (w == "stat-tree") return prepare_tree(dir, p, why);
+  if (w == "readdir" || w == "readdir-stat") return prepare_listed_dir(dir, p, why);
+  return 0;
 }
 
 int run_fs_workload(const std::string& w, const std::string& dir, const WorkParams& p, Meter& m, Sample* s,
@@ -297,12 +453,15 @@ int run_fs_workload(const std::string& w, const std::string& dir, const WorkPara
   if (w == "seq-read-1m") return seq_read(b, p, m, s, why);
   if (w == "rand-read-4k") return rand_read(b, p, m, s, why);
   if (w == "files") return files(dir, p, m, s, why);
+  if (w == "stat-tree") return stat_tree(dir, p, m, s, why);
+  if (w == "readdir") return list_dir(dir, false, p, m, s, why);
+  if (w == "readdir-stat") return list_dir(dir, true, p, m, s, why);
   return fail(why, "unknown workload " + w, EINVAL);
 }
 
 int run_raw_workload(const std::string& w, const std::string& device, const WorkParams& p, Meter& m, Sample* s,
                      std::string* why) {
-  if (w == "files") {
+  if (is_metadata_workload(w)) {
     *why = "no files on a raw device";
     return -EOPNOTSUPP;
   }
