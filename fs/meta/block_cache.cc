@@ -9,50 +9,61 @@
 namespace chainfs::fs {
 
 
+BlockCache::BlockCache(io::Device& dev, size_t max_clean_blocks)
+    : dev_(dev), writer_(dev), max_clean_(max_clean_blocks) {
+  mem::PoolOptions po;  // no cap: the cache bounds itself (max_clean_, trim_locked)
+  po.kind = mem::PoolKind::kGang;
+  po.arena_bytes = size_t{8} << 20;
+  pages_ = mem::make_page_pool(po);
+}
+
+BlockCache::Entry& BlockCache::insert_copy_locked(uint64_t blk, const void* src) {
+  auto e = std::make_unique<Entry>(*pages_, static_cast<char*>(pages_->alloc_page()));
+  std::memcpy(e->data, src, kBlockSize);
+  Entry& ref = *e;
+  map_.emplace(blk, std::move(e));
+  return ref;
+}
+
 BlockCache::Entry* BlockCache::load(uint64_t blk, uint64_t ra_end, int* err) {
   for (;;) {
     if (auto it = map_.find(blk); it != map_.end()) return it->second.get();
     if (auto c = committed_.find(blk); c != committed_.end()) {
       // Committed but not yet at home: the journal's image is the current one.
-      auto e = std::make_unique<Entry>();
-      e->buf = mem::AlignedBuffer(kBlockSize);
-      std::memcpy(e->buf.data(), c->second->data(), kBlockSize);
       trim_locked();
-      Entry* p = e.get();
-      map_.emplace(blk, std::move(e));
-      return p;
+      return &insert_copy_locked(blk, c->second->data());
     }
     // A miss: blk and the uncached blocks after it, in one request, without the lock.
     uint64_t n = 1;
     while (n < kMaxReadahead && blk + n < ra_end && !map_.count(blk + n) && !committed_.count(blk + n)) ++n;
     const uint64_t epoch = epoch_;
-    // The buffers are allocated before mu_ is dropped: nothing that can throw runs while the
+    // The pages are allocated before mu_ is dropped: nothing that can throw runs while the
     // caller's lock is not held.
-    std::vector<mem::AlignedBuffer> bufs;
-    std::vector<struct iovec> iov;
-    bufs.reserve(n);
-    iov.reserve(n);
-    for (uint64_t i = 0; i < n; ++i) {
-      bufs.emplace_back(kBlockSize);
-      iov.push_back({bufs.back().data(), kBlockSize});
-    }
+    std::vector<void*> pages(n);
+    std::vector<struct iovec> iov(n);
+    pages_->alloc_gang(pages);
+    for (uint64_t i = 0; i < n; ++i) iov[i] = {pages[i], kBlockSize};
     mu_.unlock();
     int r = dev_.readv(blk * kBlockSize, iov.data(), static_cast<int>(n));
     mu_.lock();
-    if (r < 0) {
-      *err = r;
-      return nullptr;
-    }
     // A block forgotten, evicted or checkpointed meanwhile may have changed at home after
     // the device read it: read again.
-    if (epoch != epoch_) continue;
+    if (r < 0 || epoch != epoch_) {
+      pages_->free_gang(pages);
+      if (r < 0) {
+        *err = r;
+        return nullptr;
+      }
+      continue;
+    }
     trim_locked();
     for (uint64_t i = 0; i < n; ++i) {
       // Written, reloaded or committed meanwhile: that content is newer than the device's.
-      if (map_.count(blk + i) || committed_.count(blk + i)) continue;
-      auto e = std::make_unique<Entry>();
-      e->buf = std::move(bufs[i]);
-      map_.emplace(blk + i, std::move(e));
+      if (map_.count(blk + i) || committed_.count(blk + i)) {
+        pages_->free_page(pages[i]);
+        continue;
+      }
+      map_.emplace(blk + i, std::make_unique<Entry>(*pages_, static_cast<char*>(pages[i])));
     }
   }
 }
@@ -90,7 +101,7 @@ int BlockCache::read(uint64_t blk, void* buf) {
   int err = 0;
   Entry* e = load(blk, 0, &err);
   if (!e) return err;
-  std::memcpy(buf, e->buf.data(), kBlockSize);
+  std::memcpy(buf, e->data, kBlockSize);
   return 0;
 }
 
@@ -99,19 +110,18 @@ int BlockCache::read_part(uint64_t blk, size_t off, size_t len, void* buf, uint6
   int err = 0;
   Entry* e = load(blk, ra_end, &err);
   if (!e) return err;
-  std::memcpy(buf, e->buf.data() + off, len);
+  std::memcpy(buf, e->data + off, len);
   return 0;
 }
 
 void BlockCache::write(uint64_t blk, const void* buf) {
   base::MutexLock g(mu_);
-  auto& slot = map_[blk];
-  if (!slot) {
-    slot = std::make_unique<Entry>();
-    slot->buf = mem::AlignedBuffer(kBlockSize);
+  if (auto it = map_.find(blk); it != map_.end()) {
+    std::memcpy(it->second->data, buf, kBlockSize);
+    set_dirty_locked(*it->second, true);
+  } else {
+    set_dirty_locked(insert_copy_locked(blk, buf), true);
   }
-  std::memcpy(slot->buf.data(), buf, kBlockSize);
-  set_dirty_locked(*slot, true);
 }
 
 int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
@@ -119,7 +129,7 @@ int BlockCache::modify(uint64_t blk, const std::function<void(char*)>& fn) {
   int err = 0;
   Entry* e = load(blk, 0, &err);
   if (!e) return err;
-  fn(e->buf.data());
+  fn(e->data);
   set_dirty_locked(*e, true);
   return 0;
 }
@@ -150,7 +160,7 @@ std::vector<BlockImage> BlockCache::take_dirty() {
   for (auto& [blk, e] : map_) {
     if (!e->dirty) continue;
     auto copy = std::make_shared<mem::AlignedBuffer>(kBlockSize);
-    std::memcpy(copy->data(), e->buf.data(), kBlockSize);
+    std::memcpy(copy->data(), e->data, kBlockSize);
     out.push_back({blk, std::move(copy)});
     set_dirty_locked(*e, false);
   }
@@ -161,14 +171,10 @@ std::vector<BlockImage> BlockCache::take_dirty() {
 void BlockCache::redirty(const std::vector<BlockImage>& blocks) {
   base::MutexLock g(mu_);
   for (const BlockImage& b : blocks) {
-    auto& slot = map_[b.home];
-    if (!slot) {
-      // Evicted since (it was clean): its image is the newest content there is.
-      slot = std::make_unique<Entry>();
-      slot->buf = mem::AlignedBuffer(kBlockSize);
-      std::memcpy(slot->buf.data(), b.data->data(), kBlockSize);
-    }
-    set_dirty_locked(*slot, true);
+    auto it = map_.find(b.home);
+    // Evicted since (it was clean): its image is the newest content there is.
+    Entry& e = it != map_.end() ? *it->second : insert_copy_locked(b.home, b.data->data());
+    set_dirty_locked(e, true);
   }
 }
 

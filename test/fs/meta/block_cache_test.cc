@@ -101,5 +101,30 @@ TEST_CASE("block cache: modify and read of a missing block load it") {
   CHECK(bc.size() == 1);
 }
 
+TEST_CASE("block cache: a block's page goes back to the pool when the block leaves the cache") {
+  CountingDevice dev(64);
+  for (uint64_t b = 0; b < 64; ++b) fill(dev, b, static_cast<char>('a' + b % 26));
+  BlockCache bc(dev, 16);  // at most 16 clean blocks: the loop below evicts
+  for (uint64_t b = 0; b < 64; ++b) {
+    CHECK(first_byte(bc, b) == static_cast<char>('a' + b % 26));
+    CHECK(bc.pages_in_use() == bc.size());
+  }
+  CHECK(bc.size() <= 16);
+  char c = 0;
+  REQUIRE(bc.read_part(40, 0, 1, &c, 64) == 0);  // readahead over cached and evicted blocks
+  CHECK(bc.pages_in_use() == bc.size());
+  auto x = block_of('x');
+  bc.write(63, x.data());  // a new dirty block
+  bc.forget(40);
+  CHECK(bc.pages_in_use() == bc.size());
+  CHECK(bc.read_part(100, 0, 1, &c, 120) < 0);  // a failed read keeps no page
+  CHECK(bc.pages_in_use() == bc.size());
+  std::vector<char> out(kBlockSize);
+  REQUIRE(bc.read(63, out.data()) == 0);
+  CHECK(out == x);
+  REQUIRE(bc.read(41, out.data()) == 0);
+  CHECK(out == block_of(static_cast<char>('a' + 41 % 26)));
+}
+
 }  // namespace
 }  // namespace chainfs::fs
