@@ -1,7 +1,7 @@
 #pragma once
 // AlignedBuffer: an owned, zero-initialised buffer aligned for O_DIRECT (4 KiB).
-// The simple allocator for metadata blocks and tools; the page pool (page_pool.h)
-// serves the data path.
+// The simple allocator for one-off buffers (journal images, tools); the page pool
+// (page_pool.h) serves the data path and the metadata block cache.
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
